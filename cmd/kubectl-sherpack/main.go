@@ -1,0 +1,21 @@
+// Command kubectl-sherpack is the kubectl plugin: `kubectl sherpack ...`.
+package main
+
+import (
+	"fmt"
+	"os"
+
+	"k8s.io/cli-runtime/pkg/genericiooptions"
+
+	"github.com/sherpack/kubectl-sherpack/pkg/plugin"
+)
+
+func main() {
+	streams := genericiooptions.IOStreams{In: os.Stdin, Out: os.Stdout, ErrOut: os.Stderr}
+	cmd := plugin.NewRootCommand(streams)
+	err := cmd.Execute()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "Error:", plugin.ErrorMessage(err))
+	}
+	os.Exit(plugin.ExitCode(err))
+}

@@ -1,0 +1,58 @@
+// Package plugin holds the cobra commands of `kubectl sherpack`, one file per verb, in kubectl's
+// Options pattern (NewXOptions / Complete / Validate / Run). Business logic lives in pkg/lifecycle.
+package plugin
+
+import (
+	"fmt"
+
+	"github.com/spf13/cobra"
+	"k8s.io/cli-runtime/pkg/genericclioptions"
+	"k8s.io/cli-runtime/pkg/genericiooptions"
+	"k8s.io/kubectl/pkg/util/templates"
+)
+
+func sprintf(format string, args ...any) string { return fmt.Sprintf(format, args...) }
+
+// Globals are the flags every command takes: kubectl's own (--kubeconfig, --context, -n, --as, ...)
+// plus where releases are stored.
+type Globals struct {
+	ConfigFlags *genericclioptions.ConfigFlags
+	Storage     StorageFlags
+}
+
+// NewRootCommand builds `kubectl sherpack` with every verb.
+func NewRootCommand(streams genericiooptions.IOStreams) *cobra.Command {
+	g := &Globals{ConfigFlags: genericclioptions.NewConfigFlags(true)}
+	cmd := &cobra.Command{
+		Use:   "sherpack",
+		Short: "Release manager for Kubernetes: packs, server-side apply, hooks, waits, diff and rollback",
+		Long: templates.LongDesc(`
+			Sherpack turns a pack (Pack.yaml, values and Jinja2 templates) or plain manifests into a
+			release: applied with server-side apply in a planned order, awaited until healthy, and
+			recorded revision by revision in the cluster so that it can be diffed, rolled back,
+			recovered and uninstalled.`),
+		Example: templates.Examples(`
+			# Render a pack without a cluster
+			kubectl sherpack template shop ./examples/webapp
+
+			# Install it, then see what an upgrade would change
+			kubectl sherpack install shop ./examples/webapp -n prod
+			kubectl sherpack diff upgrade shop ./examples/webapp -n prod --set replicas=3`),
+		SilenceUsage:  true,
+		SilenceErrors: true,
+		Annotations:   map[string]string{cobra.CommandDisplayNameAnnotation: "kubectl sherpack"},
+	}
+	cmd.SetIn(streams.In)
+	cmd.SetOut(streams.Out)
+	cmd.SetErr(streams.ErrOut)
+	flags := cmd.PersistentFlags()
+	g.ConfigFlags.AddFlags(flags)
+	g.Storage.AddFlags(flags)
+	cmd.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return &UsageError{Msg: err.Error()} })
+
+	cmd.AddCommand(
+		NewCmdVersion(streams),
+		NewCmdCompletion(streams),
+	)
+	return cmd
+}

@@ -1,0 +1,154 @@
+package releases
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"time"
+
+	coordinationv1 "k8s.io/api/coordination/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes"
+)
+
+// annHolder carries the Holder (who, where, doing what) on the Lease.
+const annHolder = "sherpack.io/holder"
+
+// LockName is the name of a release's Lease.
+func LockName(name string) string { return "sh.sherpack.lock." + name }
+
+func (d *kubeDriver) leaseName(namespace, name string) string {
+	if d.opts.Namespace != "" {
+		return "sh.sherpack.lock." + namespace + "." + name
+	}
+	return LockName(name)
+}
+
+// Lock takes the release's Lease (coordination.k8s.io/v1) next to its records.
+func (d *kubeDriver) Lock(ctx context.Context, namespace, name string, h Holder, ttl time.Duration) (Lock, error) {
+	return acquireLease(ctx, d.client, d.ns(namespace), d.leaseName(namespace, name), namespace, name, h, ttl)
+}
+
+type leaseLock struct {
+	cs      kubernetes.Interface
+	lease   *coordinationv1.Lease
+	holder  Holder
+	expired *Holder
+}
+
+func acquireLease(ctx context.Context, cs kubernetes.Interface, ns, leaseName, relNS, relName string, h Holder, ttl time.Duration) (Lock, error) {
+	leases := cs.CoordinationV1().Leases(ns)
+	holderJSON, _ := json.Marshal(h)
+	secs := int32(max(1, ttl/time.Second))
+	for attempt := 0; attempt < 10; attempt++ {
+		now := metav1.NewMicroTime(nowUTC())
+		cur, err := leases.Get(ctx, leaseName, metav1.GetOptions{})
+		if apierrors.IsNotFound(err) {
+			l := &coordinationv1.Lease{
+				ObjectMeta: metav1.ObjectMeta{Name: leaseName, Namespace: ns,
+					Labels:      map[string]string{labelOwner: ownerRelease, labelName: relName},
+					Annotations: map[string]string{annHolder: string(holderJSON)}},
+				Spec: coordinationv1.LeaseSpec{HolderIdentity: &h.ID, LeaseDurationSeconds: &secs, AcquireTime: &now, RenewTime: &now},
+			}
+			created, err := leases.Create(ctx, l, metav1.CreateOptions{})
+			if apierrors.IsAlreadyExists(err) {
+				continue
+			}
+			if err != nil {
+				return nil, fmt.Errorf("take lock Lease %s/%s: %w", ns, leaseName, err)
+			}
+			return &leaseLock{cs: cs, lease: created, holder: h}, nil
+		}
+		if err != nil {
+			return nil, fmt.Errorf("read lock Lease %s/%s: %w", ns, leaseName, err)
+		}
+		prev, held, renewed, expires := leaseState(cur)
+		if held && nowUTC().Before(expires) {
+			return nil, &LockedError{Namespace: relNS, Name: relName, Holder: prev, RenewedAt: renewed, Expires: expires}
+		}
+		next := cur.DeepCopy()
+		if next.Annotations == nil {
+			next.Annotations = map[string]string{}
+		}
+		next.Annotations[annHolder] = string(holderJSON)
+		trans := int32(1)
+		if cur.Spec.LeaseTransitions != nil {
+			trans = *cur.Spec.LeaseTransitions + 1
+		}
+		next.Spec = coordinationv1.LeaseSpec{HolderIdentity: &h.ID, LeaseDurationSeconds: &secs, AcquireTime: &now, RenewTime: &now, LeaseTransitions: &trans}
+		updated, err := leases.Update(ctx, next, metav1.UpdateOptions{})
+		if apierrors.IsConflict(err) {
+			continue // someone else moved first: look again
+		}
+		if err != nil {
+			return nil, fmt.Errorf("take lock Lease %s/%s: %w", ns, leaseName, err)
+		}
+		l := &leaseLock{cs: cs, lease: updated, holder: h}
+		if held {
+			l.expired = &prev
+		}
+		return l, nil
+	}
+	return nil, fmt.Errorf("lock Lease %s/%s: too much contention, try again", ns, leaseName)
+}
+
+// leaseState reads who holds a Lease and until when.
+func leaseState(l *coordinationv1.Lease) (h Holder, held bool, renewed, expires time.Time) {
+	if l.Spec.HolderIdentity == nil || *l.Spec.HolderIdentity == "" {
+		return Holder{}, false, time.Time{}, time.Time{}
+	}
+	_ = json.Unmarshal([]byte(l.Annotations[annHolder]), &h)
+	if h.ID == "" {
+		h.ID = *l.Spec.HolderIdentity
+	}
+	if l.Spec.RenewTime != nil {
+		renewed = l.Spec.RenewTime.Time
+	} else if l.Spec.AcquireTime != nil {
+		renewed = l.Spec.AcquireTime.Time
+	}
+	dur := time.Duration(0)
+	if l.Spec.LeaseDurationSeconds != nil {
+		dur = time.Duration(*l.Spec.LeaseDurationSeconds) * time.Second
+	}
+	return h, true, renewed, renewed.Add(dur)
+}
+
+func (l *leaseLock) Expired() *Holder { return l.expired }
+
+func (l *leaseLock) Renew(ctx context.Context) error {
+	leases := l.cs.CoordinationV1().Leases(l.lease.Namespace)
+	next := l.lease.DeepCopy()
+	now := metav1.NewMicroTime(nowUTC())
+	next.Spec.RenewTime = &now
+	updated, err := leases.Update(ctx, next, metav1.UpdateOptions{})
+	if apierrors.IsConflict(err) || apierrors.IsNotFound(err) {
+		cur, gerr := leases.Get(ctx, l.lease.Name, metav1.GetOptions{})
+		if gerr != nil || cur.Spec.HolderIdentity == nil || *cur.Spec.HolderIdentity != l.holder.ID {
+			who := "someone else"
+			if gerr == nil {
+				if h, held, _, _ := leaseState(cur); held {
+					who = h.String()
+				}
+			}
+			return fmt.Errorf("lost the lock of release %s: taken over by %s", l.lease.Labels[labelName], who)
+		}
+		l.lease = cur
+		return l.Renew(ctx)
+	}
+	if err != nil {
+		return fmt.Errorf("renew lock Lease %s/%s: %w", l.lease.Namespace, l.lease.Name, err)
+	}
+	l.lease = updated
+	return nil
+}
+
+func (l *leaseLock) Release(ctx context.Context) error {
+	uid, rv := l.lease.UID, l.lease.ResourceVersion
+	err := l.cs.CoordinationV1().Leases(l.lease.Namespace).Delete(ctx, l.lease.Name,
+		metav1.DeleteOptions{Preconditions: &metav1.Preconditions{UID: &uid, ResourceVersion: &rv}})
+	if err == nil || apierrors.IsNotFound(err) || apierrors.IsConflict(err) {
+		return nil // gone, or already someone else's
+	}
+	return fmt.Errorf("release lock Lease %s/%s: %w", l.lease.Namespace, l.lease.Name, err)
+}
