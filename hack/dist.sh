@@ -28,7 +28,7 @@ awk -v v="$version" -v la="${sums[linux/amd64]}" -v lr="${sums[linux/arm64]}" -v
   /^  version:/ { print "  version: " v; next }
   /uri:/ { uri=$0; sub(/download\/v[^/]*\//, "download/" v "/", uri); sub(/kubectl-sherpack_v[^_]*_/, "kubectl-sherpack_" v "_", uri); print uri
            if (uri ~ /linux_amd64/) s=la; else if (uri ~ /linux_arm64/) s=lr; else if (uri ~ /darwin_amd64/) s=da; else s=dr; next }
-  /sha256:/ { sub(/sha256:.*/, "sha256: " s); print; next }
+  /sha256:/ { sub(/sha256:.*/, "sha256: \"" s "\""); print; next }
   { print }' .krew.yaml > "$tmp"
 mv "$tmp" .krew.yaml
 cp .krew.yaml "$dist/sherpack.yaml"

@@ -12,6 +12,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -29,6 +30,8 @@ import (
 var (
 	kubeconfig string
 	pluginBin  string
+	pluginDir  string
+	buildOnce  sync.Once
 )
 
 // Main runs the package's tests with a control plane (and the plugin binary) available.
@@ -39,7 +42,6 @@ func Main(m *testing.M) {
 func run(m *testing.M) int {
 	kubeconfig = os.Getenv("SHERPACK_TEST_KUBECONFIG")
 	pluginBin = os.Getenv("SHERPACK_TEST_BIN")
-	root := ProjectRoot()
 	if pluginBin == "" {
 		dir, err := os.MkdirTemp("", "sherpack-bin")
 		if err != nil {
@@ -47,13 +49,7 @@ func run(m *testing.M) int {
 			return 1
 		}
 		defer os.RemoveAll(dir)
-		pluginBin = filepath.Join(dir, "kubectl-sherpack")
-		build := exec.Command("go", "build", "-o", pluginBin, "./cmd/kubectl-sherpack")
-		build.Dir, build.Stdout, build.Stderr = root, os.Stderr, os.Stderr
-		if err := build.Run(); err != nil {
-			fmt.Fprintln(os.Stderr, "build kubectl-sherpack:", err)
-			return 1
-		}
+		pluginDir = dir
 	}
 	if kubeconfig == "" {
 		dir, err := os.MkdirTemp("", "sherpack-cluster")
@@ -103,8 +99,21 @@ func ToolsDir() string {
 // Kubeconfig is the admin kubeconfig of the control plane.
 func Kubeconfig() string { return kubeconfig }
 
-// PluginBinary is the built kubectl-sherpack.
-func PluginBinary() string { return pluginBin }
+// PluginBinary is the built kubectl-sherpack: the one `make test` built, or one built on first use.
+func PluginBinary() string {
+	buildOnce.Do(func() {
+		if pluginBin != "" {
+			return
+		}
+		pluginBin = filepath.Join(pluginDir, "kubectl-sherpack")
+		build := exec.Command("go", "build", "-o", pluginBin, "./cmd/kubectl-sherpack")
+		build.Dir, build.Stdout, build.Stderr = ProjectRoot(), os.Stderr, os.Stderr
+		if err := build.Run(); err != nil {
+			panic(fmt.Sprintf("build kubectl-sherpack: %v", err))
+		}
+	})
+	return pluginBin
+}
 
 // RESTConfig is the admin client configuration, with client-side throttling out of the way.
 func RESTConfig(t testing.TB) *rest.Config {

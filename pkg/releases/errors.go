@@ -13,6 +13,9 @@ const (
 	exitLocked   = 5
 )
 
+// ErrLockLost: the lock was taken over while the operation ran (it could not renew in time).
+var ErrLockLost = errors.New("lost the release lock")
+
 // NotFoundError: no such release (or revision).
 type NotFoundError struct {
 	Namespace, Name string
@@ -45,9 +48,13 @@ type LockedError struct {
 
 func (e *LockedError) Error() string {
 	ago := time.Since(e.RenewedAt).Round(time.Second)
+	expiry := "the lock is freed when that process exits"
+	if !e.Expires.IsZero() {
+		expiry = "the lock expires at " + e.Expires.Local().Format("15:04:05") + " unless renewed"
+	}
 	return fmt.Sprintf("release %s is locked: %s, lease renewed %s ago.\n"+
-		"Wait for it, or if that process is gone: kubectl sherpack recover %s -n %s (the lock expires at %s)",
-		e.Name, e.Holder, ago, e.Name, e.Namespace, e.Expires.Local().Format("15:04:05"))
+		"Wait for it, or if that process is gone: kubectl sherpack recover %s -n %s (%s)",
+		e.Name, e.Holder, ago, e.Name, e.Namespace, expiry)
 }
 
 // ExitCode is 5.

@@ -107,7 +107,9 @@ func (d *kubeDriver) labels(r *Release) map[string]string {
 	return l
 }
 
-func (d *kubeDriver) where(ns, key string) string { return fmt.Sprintf("%s %s/%s", d.kindName(), ns, key) }
+func (d *kubeDriver) where(ns, key string) string {
+	return fmt.Sprintf("%s %s/%s", d.kindName(), ns, key)
+}
 
 func (d *kubeDriver) kindName() string {
 	if d.name == "secrets" {
@@ -262,7 +264,7 @@ func (d *kubeDriver) writeChunks(ctx context.Context, ns string, r *Release, idx
 			defer func() { <-sem }()
 			obj := &object{Name: chunkName(d.key(r.Namespace, r.Name, r.Revision), idx.Gen, i), Namespace: ns,
 				Labels: d.chunkLabels(r, idx.Gen),
-				Data: map[string][]byte{"chunk": c}}
+				Data:   map[string][]byte{"chunk": c}}
 			if _, err := d.objects.Create(ctx, obj); err != nil {
 				errs[i] = fmt.Errorf("store chunk %s: %w", d.where(ns, obj.Name), err)
 			}

@@ -131,7 +131,7 @@ func (l *leaseLock) Renew(ctx context.Context) error {
 					who = h.String()
 				}
 			}
-			return fmt.Errorf("lost the lock of release %s: taken over by %s", l.lease.Labels[labelName], who)
+			return fmt.Errorf("%w of %s: taken over by %s", ErrLockLost, l.lease.Labels[labelName], who)
 		}
 		l.lease = cur
 		return l.Renew(ctx)
