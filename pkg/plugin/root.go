@@ -8,6 +8,7 @@ import (
 	"github.com/spf13/cobra"
 	"k8s.io/cli-runtime/pkg/genericclioptions"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
+	"k8s.io/client-go/rest"
 	"k8s.io/kubectl/pkg/util/templates"
 )
 
@@ -18,6 +19,8 @@ func sprintf(format string, args ...any) string { return fmt.Sprintf(format, arg
 type Globals struct {
 	ConfigFlags *genericclioptions.ConfigFlags
 	Storage     StorageFlags
+	QPS         float32
+	Burst       int
 }
 
 // NewRootCommand builds `kubectl sherpack` with every verb.
@@ -48,6 +51,8 @@ func NewRootCommand(streams genericiooptions.IOStreams) *cobra.Command {
 	flags := cmd.PersistentFlags()
 	g.ConfigFlags.AddFlags(flags)
 	g.Storage.AddFlags(flags)
+	flags.Float32Var(&g.QPS, "qps", 200, "Client-side limit of requests per second to the API server")
+	flags.IntVar(&g.Burst, "burst", 400, "Client-side burst of requests to the API server")
 	cmd.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return &UsageError{Msg: err.Error()} })
 
 	cmd.AddCommand(
@@ -55,4 +60,15 @@ func NewRootCommand(streams genericiooptions.IOStreams) *cobra.Command {
 		NewCmdCompletion(streams),
 	)
 	return cmd
+}
+
+// RESTConfig is the client configuration from kubectl's flags, with client-side throttling set
+// high enough that a large release is never throttled by the client (--qps/--burst to change).
+func (g *Globals) RESTConfig() (*rest.Config, error) {
+	cfg, err := g.ConfigFlags.ToRESTConfig()
+	if err != nil {
+		return nil, err
+	}
+	cfg.QPS, cfg.Burst = g.QPS, g.Burst
+	return cfg, nil
 }
