@@ -1,0 +1,305 @@
+// Package render renders packs with Jinja2 (gonja v2, strict undefined) into Kubernetes objects,
+// hooks and notes. It knows nothing of the cluster except the explicit lookup function.
+package render
+
+import (
+	"errors"
+	"fmt"
+	"path"
+	"strings"
+	"sync"
+
+	"github.com/nikolalohinski/gonja/v2/builtins"
+	"github.com/nikolalohinski/gonja/v2/config"
+	"github.com/nikolalohinski/gonja/v2/exec"
+	"github.com/nikolalohinski/gonja/v2/parser"
+
+	"github.com/sherpack/kubectl-sherpack/pkg/manifest"
+	"github.com/sherpack/kubectl-sherpack/pkg/pack"
+)
+
+// ReleaseInfo is the `release` of the template context.
+type ReleaseInfo struct {
+	Name      string
+	Namespace string
+	Revision  int
+	IsInstall bool
+	IsUpgrade bool
+}
+
+// Capabilities is the `capabilities` of the template context: from discovery when a cluster is
+// reachable, DefaultCapabilities otherwise.
+type Capabilities struct {
+	KubeVersion string   // v1.37.2
+	APIVersions []string // group/version and group/version/Kind
+}
+
+// DefaultCapabilities are used without a cluster: Kubernetes v1.37.0 and its built-in APIs.
+func DefaultCapabilities() *Capabilities {
+	return &Capabilities{KubeVersion: "v1.37.0", APIVersions: []string{
+		"v1", "apps/v1", "batch/v1", "autoscaling/v1", "autoscaling/v2", "policy/v1", "networking.k8s.io/v1",
+		"rbac.authorization.k8s.io/v1", "storage.k8s.io/v1", "coordination.k8s.io/v1", "discovery.k8s.io/v1",
+		"apiextensions.k8s.io/v1", "admissionregistration.k8s.io/v1", "scheduling.k8s.io/v1", "node.k8s.io/v1",
+		"certificates.k8s.io/v1", "events.k8s.io/v1", "flowcontrol.apiserver.k8s.io/v1",
+	}}
+}
+
+// LookupFunc reads live objects for the lookup function: one object, or {items: [...]} when name
+// is empty. nil means no cluster: lookup returns an empty mapping.
+type LookupFunc func(apiVersion, kind, namespace, name string) (map[string]any, error)
+
+// Options of a render.
+type Options struct {
+	Release      ReleaseInfo
+	Capabilities *Capabilities
+	Lookup       LookupFunc
+}
+
+// Template is one rendered template's text.
+type Template struct {
+	Name   string // as shown in "# Source:" (pack/templates/x.yaml)
+	Output string
+}
+
+// Result of rendering a pack.
+type Result struct {
+	Objects   []*manifest.Object // applied as the release
+	Hooks     []*manifest.Object // run in their phases, not applied as the release
+	CRDs      []*manifest.Object // from crds/ (never templated)
+	Notes     string
+	Templates []Template // every rendered template with non-empty output, in order
+}
+
+// Error is a template failure at a file and line, with a suggestion when one can be made.
+type Error struct {
+	Template string
+	Line     int
+	Msg      string
+}
+
+func (e *Error) Error() string {
+	if e.Line > 0 {
+		return fmt.Sprintf("%s:%d: %s", e.Template, e.Line, e.Msg)
+	}
+	return fmt.Sprintf("%s: %s", e.Template, e.Msg)
+}
+
+// Render renders the pack with values (already merged and validated).
+func Render(pk *pack.Pack, values map[string]any, opts Options) (*Result, error) {
+	if err := pk.Installable(); err != nil {
+		return nil, err
+	}
+	if opts.Capabilities == nil {
+		opts.Capabilities = DefaultCapabilities()
+	}
+	content := map[string]string{}
+	mount(pk, "/templates", content)
+	r := &renderer{opts: opts, content: content, filters: filterSet()}
+	res := &Result{}
+	if err := r.renderPack(pk, values, "/templates", pk.Metadata.Name, true, res); err != nil {
+		return nil, err
+	}
+	for _, name := range pk.CRDs() {
+		objs, err := manifest.Decode(pk.Files[name], path.Join(pk.Metadata.Name, name))
+		if err != nil {
+			return nil, err
+		}
+		res.CRDs = append(res.CRDs, objs...)
+	}
+	return res, nil
+}
+
+// mount places a pack's templates (and, under their names, its subpacks') in the loader.
+func mount(pk *pack.Pack, at string, content map[string]string) {
+	for _, name := range pk.Templates() {
+		content[path.Join(at, name)] = string(pk.Files["templates/"+name])
+	}
+	for _, sp := range pk.Subpacks {
+		mount(sp.Pack, path.Join(at, sp.EffectiveName()), content)
+	}
+}
+
+type renderer struct {
+	opts    Options
+	content map[string]string
+	filters *exec.FilterSet
+	mu      sync.Mutex
+}
+
+func (r *renderer) config() *config.Config {
+	c := config.New()
+	c.StrictUndefined = true
+	c.KeepTrailingNewline = true
+	c.TrimBlocks = true
+	c.LeftStripBlocks = true
+	return c
+}
+
+func (r *renderer) renderPack(pk *pack.Pack, values map[string]any, at, display string, top bool, res *Result) error {
+	// Subpacks first, as their objects are often what the parent builds on.
+	for _, sp := range pk.Subpacks {
+		if sp.Pack.Kind == pack.KindLibrary {
+			continue
+		}
+		on, err := sp.EnabledIn(values)
+		if err != nil {
+			return fmt.Errorf("%s: dependency %s: %w", display, sp.EffectiveName(), err)
+		}
+		if !on {
+			continue
+		}
+		subValues, _ := values[sp.EffectiveName()].(map[string]any)
+		subValues = pack.DeepCopy(subValues)
+		if subValues == nil {
+			subValues = map[string]any{}
+		}
+		if g, ok := values["global"]; ok {
+			merged, _ := pack.Merge(pack.Layer{Values: map[string]any{"global": g}}, pack.Layer{Values: subValues})
+			subValues = merged
+		}
+		if err := r.renderPack(sp.Pack, subValues, path.Join(at, sp.EffectiveName()), path.Join(display, "packs", sp.EffectiveName()), false, res); err != nil {
+			return err
+		}
+	}
+	ctxData := r.context(pk, values)
+	for _, name := range pk.Templates() {
+		base := path.Base(name)
+		if strings.HasPrefix(base, "_") {
+			continue // partials: importable, not rendered
+		}
+		outName := strings.TrimSuffix(strings.TrimSuffix(name, ".j2"), ".jinja2")
+		shown := path.Join(display, "templates", outName)
+		isNotes := strings.EqualFold(path.Base(outName), "NOTES.txt")
+		if !isNotes && !isManifestName(outName) {
+			continue
+		}
+		out, err := r.renderOne(path.Join(at, name), path.Join("templates", name), shown, pk, values, ctxData)
+		if err != nil {
+			return err
+		}
+		if isNotes {
+			if top {
+				res.Notes = strings.TrimSpace(out)
+			}
+			continue
+		}
+		if onlyCommentsOrBlank(out) {
+			continue
+		}
+		res.Templates = append(res.Templates, Template{Name: shown, Output: out})
+		objs, err := manifest.Decode([]byte(out), shown)
+		if err != nil {
+			return fmt.Errorf("%w (in the rendered output of %s; run `kubectl sherpack template --show-only %s` to see it)", err, shown, path.Join("templates", name))
+		}
+		for _, o := range objs {
+			ann, err := manifest.ParseAnnotations(o)
+			if err != nil {
+				return fmt.Errorf("%s: %w", shown, err)
+			}
+			if ann.IsHook() {
+				res.Hooks = append(res.Hooks, o)
+			} else {
+				res.Objects = append(res.Objects, o)
+			}
+		}
+	}
+	return nil
+}
+
+func isManifestName(n string) bool {
+	switch strings.ToLower(path.Ext(n)) {
+	case ".yaml", ".yml", ".json":
+		return true
+	}
+	return false
+}
+
+func (r *renderer) context(pk *pack.Pack, values map[string]any) map[string]any {
+	rel := r.opts.Release
+	caps := r.opts.Capabilities
+	major, minor := splitVersion(caps.KubeVersion)
+	apis := make([]any, len(caps.APIVersions))
+	for i, a := range caps.APIVersions {
+		apis[i] = a
+	}
+	return map[string]any{
+		"values": values,
+		"release": map[string]any{"name": rel.Name, "namespace": rel.Namespace, "revision": int64(rel.Revision),
+			"isInstall": rel.IsInstall, "isUpgrade": rel.IsUpgrade, "service": "Sherpack"},
+		"pack": map[string]any{"name": pk.Metadata.Name, "version": pk.Metadata.Version, "appVersion": pk.Metadata.AppVersion,
+			"description": pk.Metadata.Description},
+		"capabilities": map[string]any{
+			"kubeVersion": map[string]any{"version": caps.KubeVersion, "major": major, "minor": minor},
+			"apiVersions": apis,
+		},
+		"files": filesObject(pk),
+	}
+}
+
+func splitVersion(v string) (string, string) {
+	parts := strings.SplitN(strings.TrimPrefix(v, "v"), ".", 3)
+	if len(parts) < 2 {
+		return "", ""
+	}
+	return parts[0], parts[1]
+}
+
+// renderOne renders one template. key is its loader path, file its path in the pack.
+func (r *renderer) renderOne(key, file, shown string, pk *pack.Pack, values map[string]any, ctxData map[string]any) (string, error) {
+	loader := &packLoader{content: r.content, dir: path.Dir(key)}
+	env := &exec.Environment{
+		Context:           exec.EmptyContext().Update(builtins.GlobalFunctions).Update(builtins.GlobalVariables),
+		Filters:           r.filters,
+		Tests:             builtins.Tests,
+		ControlStructures: builtins.ControlStructures,
+		Methods:           builtins.Methods,
+	}
+	data := map[string]any{}
+	for k, v := range ctxData {
+		data[k] = v
+	}
+	data["template"] = map[string]any{"name": shown, "basePath": path.Join(path.Dir(shown))}
+	for k, v := range r.functions(env, loader, data) {
+		data[k] = v
+	}
+	ctx := exec.NewContext(data)
+	env.Context = env.Context.Update(ctx)
+	tpl, err := exec.NewTemplate(key, r.config(), loader, env)
+	if err != nil {
+		return "", parseError(err, file)
+	}
+	out, err := tpl.ExecuteToString(ctx)
+	if err != nil {
+		return "", executionError(err, file, values)
+	}
+	return out, nil
+}
+
+func parseError(err error, file string) error {
+	var se *parser.SyntaxError
+	if errors.As(err, &se) {
+		return &Error{Template: file, Line: se.Line, Msg: "syntax error: " + se.Message + nearText(se.Raw)}
+	}
+	msg := err.Error()
+	if i := strings.LastIndex(msg, "': "); i > 0 && strings.HasPrefix(msg, "failed to parse template '") {
+		msg = msg[i+3:] // gonja quotes the whole source before the reason
+	}
+	return &Error{Template: file, Line: lineOf(msg), Msg: "syntax error: " + msg}
+}
+
+func nearText(raw string) string {
+	if raw == "" {
+		return ""
+	}
+	return fmt.Sprintf(" (near %q)", raw)
+}
+
+func onlyCommentsOrBlank(s string) bool {
+	for _, line := range strings.Split(s, "\n") {
+		t := strings.TrimSpace(line)
+		if t != "" && t != "---" && !strings.HasPrefix(t, "#") {
+			return false
+		}
+	}
+	return true
+}
