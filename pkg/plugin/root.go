@@ -58,6 +58,7 @@ func NewRootCommand(streams genericiooptions.IOStreams) *cobra.Command {
 	cmd.AddCommand(
 		NewCmdVersion(streams),
 		NewCmdCompletion(streams),
+		NewCmdTemplate(g, streams),
 	)
 	return cmd
 }

@@ -191,16 +191,8 @@ func (r *renderer) renderPack(pk *pack.Pack, values map[string]any, at, display 
 		if err != nil {
 			return fmt.Errorf("%w (in the rendered output of %s; run `kubectl sherpack template --show-only %s` to see it)", err, shown, path.Join("templates", name))
 		}
-		for _, o := range objs {
-			ann, err := manifest.ParseAnnotations(o)
-			if err != nil {
-				return fmt.Errorf("%s: %w", shown, err)
-			}
-			if ann.IsHook() {
-				res.Hooks = append(res.Hooks, o)
-			} else {
-				res.Objects = append(res.Objects, o)
-			}
+		if err := res.add(objs); err != nil {
+			return err
 		}
 	}
 	return nil
@@ -302,4 +294,32 @@ func onlyCommentsOrBlank(s string) bool {
 		}
 	}
 	return true
+}
+
+// FromObjects makes a Result of plain manifests: hooks and the rest are told apart by their
+// annotations, exactly as for a rendered pack.
+func FromObjects(objs []*manifest.Object) (*Result, error) {
+	res := &Result{}
+	if err := res.add(objs); err != nil {
+		return nil, err
+	}
+	return res, nil
+}
+
+func (res *Result) add(objs []*manifest.Object) error {
+	for _, o := range objs {
+		ann, err := manifest.ParseAnnotations(o)
+		if err != nil {
+			if o.Source != "" {
+				return fmt.Errorf("%s: %w", o.Source, err)
+			}
+			return err
+		}
+		if ann.IsHook() {
+			res.Hooks = append(res.Hooks, o)
+		} else {
+			res.Objects = append(res.Objects, o)
+		}
+	}
+	return nil
 }

@@ -1,0 +1,108 @@
+// Package apply applies objects with server-side apply through a REST mapper built from
+// discovery, in a planned order, and prunes and deletes them.
+package apply
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"sync"
+
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/client-go/discovery"
+	"k8s.io/client-go/discovery/cached/memory"
+	"k8s.io/client-go/dynamic"
+	"k8s.io/client-go/rest"
+	"k8s.io/client-go/restmapper"
+)
+
+// FieldManager is the SSA field manager of every object sherpack applies.
+const FieldManager = "sherpack"
+
+// Client reaches the cluster: dynamic client plus a discovery-backed REST mapper, cached and
+// refreshed when a kind is unknown (a CRD applied a moment ago).
+type Client struct {
+	Dynamic   dynamic.Interface
+	Discovery discovery.CachedDiscoveryInterface
+	mapper    *restmapper.DeferredDiscoveryRESTMapper
+	mu        sync.Mutex
+}
+
+// NewClient builds a Client from a REST config.
+func NewClient(cfg *rest.Config) (*Client, error) {
+	dc, err := dynamic.NewForConfig(cfg)
+	if err != nil {
+		return nil, err
+	}
+	disc, err := discovery.NewDiscoveryClientForConfig(cfg)
+	if err != nil {
+		return nil, err
+	}
+	cached := memory.NewMemCacheClient(disc)
+	return &Client{Dynamic: dc, Discovery: cached, mapper: restmapper.NewDeferredDiscoveryRESTMapper(cached)}, nil
+}
+
+// Mapping finds the resource of a kind, refreshing discovery once if the kind is unknown.
+func (c *Client) Mapping(gvk schema.GroupVersionKind) (*meta.RESTMapping, error) {
+	m, err := c.mapper.RESTMapping(gvk.GroupKind(), gvk.Version)
+	if err != nil && meta.IsNoMatchError(err) {
+		c.mu.Lock()
+		c.mapper.Reset()
+		c.mu.Unlock()
+		m, err = c.mapper.RESTMapping(gvk.GroupKind(), gvk.Version)
+	}
+	if err != nil {
+		if meta.IsNoMatchError(err) {
+			return nil, fmt.Errorf("the cluster has no kind %s in %s (is its CustomResourceDefinition installed?)", gvk.Kind, gvk.GroupVersion())
+		}
+		return nil, err
+	}
+	return m, nil
+}
+
+// Resource is the dynamic client of an object's resource, in its namespace; namespaced objects
+// without one get defaultNS (which is written into the object).
+func (c *Client) Resource(obj *unstructured.Unstructured, defaultNS string) (dynamic.ResourceInterface, *meta.RESTMapping, error) {
+	m, err := c.Mapping(obj.GroupVersionKind())
+	if err != nil {
+		return nil, nil, err
+	}
+	if m.Scope.Name() == meta.RESTScopeNameNamespace {
+		if obj.GetNamespace() == "" {
+			obj.SetNamespace(defaultNS)
+		}
+		return c.Dynamic.Resource(m.Resource).Namespace(obj.GetNamespace()), m, nil
+	}
+	if obj.GetNamespace() != "" {
+		obj.SetNamespace("") // cluster-scoped: a namespace in the manifest means nothing
+	}
+	return c.Dynamic.Resource(m.Resource), m, nil
+}
+
+// ApplyOptions of one server-side apply.
+type ApplyOptions struct {
+	DryRun bool
+	Force  bool
+}
+
+// Apply sends obj with server-side apply.
+func (c *Client) Apply(ctx context.Context, obj *unstructured.Unstructured, defaultNS string, o ApplyOptions) (*unstructured.Unstructured, error) {
+	ri, _, err := c.Resource(obj, defaultNS)
+	if err != nil {
+		return nil, err
+	}
+	body, err := json.Marshal(obj.Object)
+	if err != nil {
+		return nil, err
+	}
+	force := o.Force
+	opts := metav1.PatchOptions{FieldManager: FieldManager, Force: &force}
+	if o.DryRun {
+		opts.DryRun = []string{metav1.DryRunAll}
+	}
+	return ri.Patch(ctx, obj.GetName(), types.ApplyPatchType, body, opts)
+}

@@ -1,0 +1,130 @@
+package plugin
+
+import (
+	"errors"
+	"fmt"
+	"os"
+
+	"github.com/spf13/cobra"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/cli-runtime/pkg/genericclioptions"
+	"k8s.io/cli-runtime/pkg/resource"
+
+	"github.com/sherpack/kubectl-sherpack/pkg/manifest"
+	"github.com/sherpack/kubectl-sherpack/pkg/pack"
+	"github.com/sherpack/kubectl-sherpack/pkg/render"
+)
+
+// SourceFlags say what a release is made of: a pack (positional argument) with value flags, or
+// plain manifests through kubectl's resource builder (-f, -R, -k).
+type SourceFlags struct {
+	Values   pack.Options
+	Filename resource.FilenameOptions
+}
+
+// AddFlags registers the value flags (as Helm spells them) and kubectl's -f/-R/-k.
+func (s *SourceFlags) AddFlags(cmd *cobra.Command) {
+	f := cmd.Flags()
+	f.StringArrayVar(&s.Values.ValuesFiles, "values", nil, "Values file (repeatable; - is stdin; http(s) URLs work). Later files win")
+	f.StringArrayVar(&s.Values.Set, "set", nil, "Set values: a.b=c,list[0]=x (repeatable; true/false/null/integers typed, null deletes)")
+	f.StringArrayVar(&s.Values.SetString, "set-string", nil, "Set values, always as strings (repeatable)")
+	f.StringArrayVar(&s.Values.SetFile, "set-file", nil, "Set a value to the content of a file: key=path (repeatable)")
+	f.StringArrayVar(&s.Values.SetJSON, "set-json", nil, "Set a value from JSON: key=<json> (repeatable)")
+	f.StringSliceVarP(&s.Filename.Filenames, "filename", "f", nil, "Plain manifests instead of a pack: files, directories, URLs or - for stdin (repeatable)")
+	f.BoolVarP(&s.Filename.Recursive, "recursive", "R", false, "Process the -f directories recursively")
+	f.StringVarP(&s.Filename.Kustomize, "kustomize", "k", "", "Build a kustomization directory and use its output")
+}
+
+// UsesManifests tells whether -f or -k was given.
+func (s *SourceFlags) UsesManifests() bool {
+	return len(s.Filename.Filenames) > 0 || s.Filename.Kustomize != ""
+}
+
+// ValidateArgs checks that exactly one of a pack argument and -f/-k is given.
+func (s *SourceFlags) ValidateArgs(packArg string) error {
+	switch {
+	case packArg != "" && s.UsesManifests():
+		return Usagef("give either a PACK or -f/-k manifests, not both")
+	case packArg == "" && !s.UsesManifests():
+		return Usagef("missing PACK: give a pack directory or .tgz, or plain manifests with -f FILE")
+	case s.UsesManifests() && !s.Values.Empty():
+		return Usagef("--values and --set apply to packs; plain manifests (-f/-k) take no values")
+	}
+	if s.Filename.Kustomize != "" && len(s.Filename.Filenames) > 0 {
+		return Usagef("-f and -k cannot be used together")
+	}
+	return nil
+}
+
+// Rendered is what a command works on: the objects, hooks and notes, with what made them.
+type Rendered struct {
+	*render.Result
+	Pack   *pack.Pack     // nil for plain manifests
+	Values *pack.Resolved // nil for plain manifests
+}
+
+// Load renders the pack (or reads the manifests). Values layers before the user's (a previous
+// release's values on upgrade) come in extra.
+func (s *SourceFlags) Load(cf *genericclioptions.ConfigFlags, packArg string, extra []pack.Layer, opts render.Options) (*Rendered, error) {
+	if s.UsesManifests() {
+		objs, err := s.readManifests(cf)
+		if err != nil {
+			return nil, err
+		}
+		res, err := render.FromObjects(objs)
+		if err != nil {
+			return nil, err
+		}
+		return &Rendered{Result: res}, nil
+	}
+	pk, err := pack.Load(packArg)
+	if err != nil {
+		if errors.Is(err, os.ErrNotExist) {
+			return nil, Usagef("pack %s: no such directory or file", packArg)
+		}
+		return nil, &UsageError{Msg: err.Error()}
+	}
+	if err := pk.Installable(); err != nil {
+		return nil, &UsageError{Msg: err.Error()}
+	}
+	user, err := s.Values.Layers()
+	if err != nil {
+		return nil, &UsageError{Msg: err.Error()}
+	}
+	resolved, err := pk.ResolveValues(append(extra, user...))
+	if err != nil {
+		return nil, &UsageError{Msg: err.Error()}
+	}
+	res, err := render.Render(pk, resolved.Values, opts)
+	if err != nil {
+		return nil, &UsageError{Msg: err.Error()}
+	}
+	return &Rendered{Result: res, Pack: pk, Values: resolved}, nil
+}
+
+// readManifests reads -f/-k through kubectl's resource builder, locally (no cluster needed).
+func (s *SourceFlags) readManifests(cf *genericclioptions.ConfigFlags) ([]*manifest.Object, error) {
+	r := resource.NewBuilder(cf).
+		Unstructured().
+		Local().
+		ContinueOnError().
+		FilenameParam(false, &s.Filename).
+		Flatten().
+		Do()
+	infos, err := r.Infos()
+	if err != nil {
+		return nil, &UsageError{Msg: err.Error()}
+	}
+	var out []*manifest.Object
+	for _, info := range infos {
+		u, ok := info.Object.(*unstructured.Unstructured)
+		if !ok {
+			return nil, fmt.Errorf("%s: unexpected object type %T", info.Source, info.Object)
+		}
+		out = append(out, &manifest.Object{Unstructured: u, Source: info.Source})
+	}
+	if len(out) == 0 {
+		return nil, Usagef("no objects found in %v%s", s.Filename.Filenames, s.Filename.Kustomize)
+	}
+	return out, nil
+}

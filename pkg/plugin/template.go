@@ -1,0 +1,226 @@
+package plugin
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path"
+	"path/filepath"
+	"strings"
+
+	"github.com/spf13/cobra"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/cli-runtime/pkg/genericiooptions"
+	"k8s.io/kubectl/pkg/util/templates"
+
+	"github.com/sherpack/kubectl-sherpack/pkg/apply"
+	"github.com/sherpack/kubectl-sherpack/pkg/manifest"
+	"github.com/sherpack/kubectl-sherpack/pkg/render"
+)
+
+// TemplateOptions is `kubectl sherpack template NAME (PACK | -f ...)`.
+type TemplateOptions struct {
+	Globals     *Globals
+	Source      SourceFlags
+	ShowOnly    []string
+	OutputDir   string
+	IncludeCRDs bool
+	Validate    bool
+
+	Name, PackArg, Namespace string
+	genericiooptions.IOStreams
+}
+
+// NewCmdTemplate builds the template command.
+func NewCmdTemplate(g *Globals, streams genericiooptions.IOStreams) *cobra.Command {
+	o := &TemplateOptions{Globals: g, IOStreams: streams}
+	cmd := &cobra.Command{
+		Use:   "template NAME (PACK | -f FILENAME)",
+		Short: "Render a pack (or read manifests) and print the objects, without a cluster",
+		Long: templates.LongDesc(`
+			Render a pack locally and print every object it makes, each preceded by a
+			"# Source:" line naming its template. No cluster is needed, unless --validate asks
+			the API server to check the objects with a server-side dry run.`),
+		Example: templates.Examples(`
+			kubectl sherpack template shop ./examples/webapp --set replicas=3
+			kubectl sherpack template shop ./examples/webapp --show-only templates/deployment.yaml
+			kubectl sherpack template shop ./examples/webapp --output-dir ./rendered
+			kubectl sherpack template shop -f ./manifests/ -R`),
+		Args: cobra.RangeArgs(1, 2),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := o.Complete(args); err != nil {
+				return err
+			}
+			if err := o.Validate_(); err != nil {
+				return err
+			}
+			return o.Run(cmd.Context())
+		},
+	}
+	o.Source.AddFlags(cmd)
+	cmd.Flags().StringArrayVar(&o.ShowOnly, "show-only", nil, "Only print the output of this template (path as in the pack: templates/x.yaml; repeatable)")
+	cmd.Flags().StringVar(&o.OutputDir, "output-dir", "", "Write each template's output to a file under this directory instead of stdout")
+	cmd.Flags().BoolVar(&o.IncludeCRDs, "include-crds", false, "Also print the CustomResourceDefinitions of crds/")
+	cmd.Flags().BoolVar(&o.Validate, "validate", false, "Send every object to the API server as a server-side dry run (needs a cluster)")
+	return cmd
+}
+
+// Complete reads the arguments and the namespace.
+func (o *TemplateOptions) Complete(args []string) error {
+	o.Name = args[0]
+	if len(args) > 1 {
+		o.PackArg = args[1]
+	}
+	ns, err := o.Globals.Namespace()
+	if err != nil {
+		return err
+	}
+	o.Namespace = ns
+	return nil
+}
+
+// Validate_ refuses contradictory input (named so as not to clash with the --validate flag field).
+func (o *TemplateOptions) Validate_() error {
+	if err := validateReleaseName(o.Name); err != nil {
+		return err
+	}
+	if err := o.Source.ValidateArgs(o.PackArg); err != nil {
+		return err
+	}
+	if o.OutputDir != "" && len(o.ShowOnly) > 0 {
+		return Usagef("--output-dir and --show-only cannot be used together")
+	}
+	return nil
+}
+
+// Run renders and prints.
+func (o *TemplateOptions) Run(ctx context.Context) error {
+	out, err := o.Source.Load(o.Globals.ConfigFlags, o.PackArg, nil, render.Options{
+		Release: render.ReleaseInfo{Name: o.Name, Namespace: o.Namespace, Revision: 1, IsInstall: true},
+	})
+	if err != nil {
+		return err
+	}
+	var objs []*manifest.Object
+	if o.IncludeCRDs {
+		objs = append(objs, out.CRDs...)
+	}
+	objs = append(objs, out.Objects...)
+	objs = append(objs, out.Hooks...)
+	if len(o.ShowOnly) > 0 {
+		objs, err = o.filter(objs)
+		if err != nil {
+			return err
+		}
+	}
+	if o.Validate {
+		if err := o.serverValidate(ctx, objs); err != nil {
+			return err
+		}
+	}
+	if o.OutputDir != "" {
+		return o.writeDir(objs)
+	}
+	b, err := manifest.Encode(objs, true)
+	if err != nil {
+		return err
+	}
+	_, err = o.Out.Write(b)
+	return err
+}
+
+// filter keeps the objects of the --show-only templates; a name that matches nothing is an error.
+func (o *TemplateOptions) filter(objs []*manifest.Object) ([]*manifest.Object, error) {
+	var kept []*manifest.Object
+	for _, want := range o.ShowOnly {
+		want = strings.TrimPrefix(path.Clean(want), "./")
+		found := false
+		for _, obj := range objs {
+			if obj.Source == want || strings.HasSuffix(obj.Source, "/"+want) || strings.HasSuffix(strings.TrimSuffix(obj.Source, ".j2"), "/"+strings.TrimSuffix(want, ".j2")) {
+				kept = append(kept, obj)
+				found = true
+			}
+		}
+		if !found {
+			var names []string
+			seen := map[string]bool{}
+			for _, obj := range objs {
+				if !seen[obj.Source] {
+					names = append(names, obj.Source)
+					seen[obj.Source] = true
+				}
+			}
+			return nil, Usagef("--show-only %s: no template with that name produced objects; these did: %s", want, strings.Join(names, ", "))
+		}
+	}
+	return kept, nil
+}
+
+func (o *TemplateOptions) writeDir(objs []*manifest.Object) error {
+	bySource := map[string][]*manifest.Object{}
+	var order []string
+	for _, obj := range objs {
+		if _, ok := bySource[obj.Source]; !ok {
+			order = append(order, obj.Source)
+		}
+		bySource[obj.Source] = append(bySource[obj.Source], obj)
+	}
+	for _, src := range order {
+		p := filepath.Join(o.OutputDir, filepath.FromSlash(src))
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			return err
+		}
+		b, err := manifest.Encode(bySource[src], true)
+		if err != nil {
+			return err
+		}
+		if err := os.WriteFile(p, b, 0o644); err != nil {
+			return err
+		}
+		fmt.Fprintf(o.ErrOut, "wrote %s\n", p)
+	}
+	return nil
+}
+
+// serverValidate sends every object as a server-side dry run: admission and validation run for
+// real, nothing is stored.
+func (o *TemplateOptions) serverValidate(ctx context.Context, objs []*manifest.Object) error {
+	cfg, err := o.Globals.RESTConfig()
+	if err != nil {
+		return err
+	}
+	c, err := apply.NewClient(cfg)
+	if err != nil {
+		return err
+	}
+	// Custom resources of a CRD in this same batch cannot be checked before the CRD exists.
+	defined := map[string]bool{}
+	for _, obj := range objs {
+		if obj.GetKind() == "CustomResourceDefinition" {
+			g, _, _ := unstructured.NestedString(obj.Object, "spec", "group")
+			k, _, _ := unstructured.NestedString(obj.Object, "spec", "names", "kind")
+			defined[g+"/"+k] = true
+		}
+	}
+	var problems []string
+	skipped := 0
+	for _, obj := range objs {
+		if defined[obj.GroupVersionKind().Group+"/"+obj.GetKind()] {
+			skipped++
+			continue
+		}
+		cp := obj.DeepCopy()
+		if _, err := c.Apply(ctx, cp, o.Namespace, apply.ApplyOptions{DryRun: true, Force: true}); err != nil {
+			problems = append(problems, fmt.Sprintf("%s (%s): %v", obj.Key(), obj.Source, err))
+		}
+	}
+	if len(problems) > 0 {
+		return &UsageError{Msg: "the API server refused:\n  " + strings.Join(problems, "\n  ")}
+	}
+	fmt.Fprintf(o.ErrOut, "%d objects validated by the API server (dry run)", len(objs)-skipped)
+	if skipped > 0 {
+		fmt.Fprintf(o.ErrOut, "; %d custom resources not checked: their CustomResourceDefinition is not installed yet", skipped)
+	}
+	fmt.Fprintln(o.ErrOut)
+	return nil
+}
