@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"path"
+	"regexp"
 	"strings"
 	"sync"
 
@@ -258,7 +259,7 @@ func (r *renderer) renderOne(key, file, shown string, pk *pack.Pack, values map[
 	env.Context = env.Context.Update(ctx)
 	tpl, err := exec.NewTemplate(key, r.config(), loader, env)
 	if err != nil {
-		return "", parseError(err, file)
+		return "", parseError(err, file, r.content[key])
 	}
 	out, err := tpl.ExecuteToString(ctx)
 	if err != nil {
@@ -267,16 +268,37 @@ func (r *renderer) renderOne(key, file, shown string, pk *pack.Pack, values map[
 	return out, nil
 }
 
-func parseError(err error, file string) error {
+func parseError(err error, file, source string) error {
 	var se *parser.SyntaxError
-	if errors.As(err, &se) {
+	if errors.As(err, &se) && se.Line > 0 {
 		return &Error{Template: file, Line: se.Line, Msg: "syntax error: " + se.Message + nearText(se.Raw)}
 	}
 	msg := err.Error()
-	if i := strings.LastIndex(msg, "': "); i > 0 && strings.HasPrefix(msg, "failed to parse template '") {
-		msg = msg[i+3:] // gonja quotes the whole source before the reason
+	if strings.HasPrefix(msg, "failed to parse template '") && strings.HasPrefix(msg[len("failed to parse template '"):], source) {
+		msg = strings.TrimPrefix(msg[len("failed to parse template '")+len(source):], "': ") // gonja quotes the whole source first
 	}
-	return &Error{Template: file, Line: lineOf(msg), Msg: "syntax error: " + msg}
+	line := lineOf(msg)
+	if line == 0 {
+		line = structureLine(msg, source)
+	}
+	return &Error{Template: file, Line: line, Msg: "syntax error: " + msg}
+}
+
+var structureRE = regexp.MustCompile(`controlStructure "([a-z_]+)"`)
+
+// structureLine finds the line of the first {% name ... %} when gonja gives no position.
+func structureLine(msg, source string) int {
+	m := structureRE.FindStringSubmatch(msg)
+	if m == nil {
+		return 0
+	}
+	tag := regexp.MustCompile(`\{%-?\s*` + regexp.QuoteMeta(m[1]) + `\b`)
+	for i, l := range strings.Split(source, "\n") {
+		if tag.MatchString(l) {
+			return i + 1
+		}
+	}
+	return 0
 }
 
 func nearText(raw string) string {
