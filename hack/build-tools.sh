@@ -16,7 +16,7 @@ declare -A pkg=(
   [kubectl]=k8s.io/kubernetes/cmd/kubectl
 )
 # Stamp the binaries with the tools modules' content so a version bump rebuilds them.
-stamp=$(cat "$root/hack/tools/go.mod" "$root/hack/tools/kwok/go.mod" | sha256sum | cut -c1-16)
+stamp=$(cat "$root/hack/tools/go.mod" "$root/hack/tools/kwok/go.mod" "$0" | sha256sum | cut -c1-16)
 if [ -f "$BIN_DIR/.stamp" ] && [ "$(cat "$BIN_DIR/.stamp")" != "$stamp" ]; then
   rm -rf "$BIN_DIR"/etcd "$BIN_DIR"/kube-* "$BIN_DIR"/kubectl "$BIN_DIR"/kwok "$BIN_DIR"/kwok-stages
 fi
@@ -24,10 +24,16 @@ for b in etcd kube-apiserver kube-controller-manager kube-scheduler kubectl; do
   [ -x "$BIN_DIR/$b" ] || need+=("$b")
 done
 export CGO_ENABLED=0 GOFLAGS=-buildvcs=false
+# The version the components report (discovery's /version), as a release build stamps it.
+kver=$(cd "$root/hack/tools" && go list -m -f '{{.Version}}' k8s.io/kubernetes)
+kminor=$(echo "$kver" | cut -d. -f2)
+vpkg=k8s.io/component-base/version
+ldflags="-s -X $vpkg.gitVersion=$kver -X $vpkg.gitMajor=1 -X $vpkg.gitMinor=$kminor -X $vpkg.gitTreeState=clean -X $vpkg.gitCommit=release"
+ldflags="$ldflags -X k8s.io/client-go/pkg/version.gitVersion=$kver -X k8s.io/client-go/pkg/version.gitMajor=1 -X k8s.io/client-go/pkg/version.gitMinor=$kminor"
 for b in "${need[@]}"; do
   echo ">> building $b (${pkg[$b]})" >&2
   start=$SECONDS
-  (cd "$root/hack/tools" && go build -trimpath -ldflags=-s -o "$BIN_DIR/$b" "${pkg[$b]}")
+  (cd "$root/hack/tools" && go build -trimpath -ldflags="$ldflags" -o "$BIN_DIR/$b" "${pkg[$b]}")
   echo "   $b built in $((SECONDS - start))s" >&2
 done
 if [ ! -x "$BIN_DIR/kwok" ]; then

@@ -16,6 +16,7 @@ import (
 	"k8s.io/client-go/discovery"
 	"k8s.io/client-go/discovery/cached/memory"
 	"k8s.io/client-go/dynamic"
+	"k8s.io/client-go/metadata"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/restmapper"
 )
@@ -27,6 +28,7 @@ const FieldManager = "sherpack"
 // refreshed when a kind is unknown (a CRD applied a moment ago).
 type Client struct {
 	Dynamic   dynamic.Interface
+	Metadata  metadata.Interface
 	Discovery discovery.CachedDiscoveryInterface
 	mapper    *restmapper.DeferredDiscoveryRESTMapper
 	mu        sync.Mutex
@@ -42,17 +44,26 @@ func NewClient(cfg *rest.Config) (*Client, error) {
 	if err != nil {
 		return nil, err
 	}
+	md, err := metadata.NewForConfig(cfg)
+	if err != nil {
+		return nil, err
+	}
 	cached := memory.NewMemCacheClient(disc)
-	return &Client{Dynamic: dc, Discovery: cached, mapper: restmapper.NewDeferredDiscoveryRESTMapper(cached)}, nil
+	return &Client{Dynamic: dc, Metadata: md, Discovery: cached, mapper: restmapper.NewDeferredDiscoveryRESTMapper(cached)}, nil
+}
+
+// ResetMapper forgets discovery, so that kinds installed a moment ago are found.
+func (c *Client) ResetMapper() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.mapper.Reset()
 }
 
 // Mapping finds the resource of a kind, refreshing discovery once if the kind is unknown.
 func (c *Client) Mapping(gvk schema.GroupVersionKind) (*meta.RESTMapping, error) {
 	m, err := c.mapper.RESTMapping(gvk.GroupKind(), gvk.Version)
 	if err != nil && meta.IsNoMatchError(err) {
-		c.mu.Lock()
-		c.mapper.Reset()
-		c.mu.Unlock()
+		c.ResetMapper()
 		m, err = c.mapper.RESTMapping(gvk.GroupKind(), gvk.Version)
 	}
 	if err != nil {

@@ -59,11 +59,11 @@ items:
 func TestDecodeErrors(t *testing.T) {
 	t.Parallel()
 	for in, want := range map[string]string{
-		"kind: ConfigMap\nmetadata: {name: a}\n":               "t.yaml:1: ConfigMap object has no apiVersion",
-		"apiVersion: v1\nmetadata: {name: a}\n":                "object has no kind",
-		"apiVersion: v1\nkind: ConfigMap\n":                    "has no metadata.name",
+		"kind: ConfigMap\nmetadata: {name: a}\n":                "t.yaml:1: ConfigMap object has no apiVersion",
+		"apiVersion: v1\nmetadata: {name: a}\n":                 "object has no kind",
+		"apiVersion: v1\nkind: ConfigMap\n":                     "has no metadata.name",
 		"apiVersion: v1\nkind: ConfigMap\nmetadata: {name: [\n": "invalid YAML",
-		"- a\n- b\n":                                           "must be a mapping",
+		"- a\n- b\n": "must be a mapping",
 		"apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a}\n---\napiVersion: v1\nkind: Secret\n": "t.yaml:5",
 	} {
 		_, err := Decode([]byte(in), "t.yaml")

@@ -100,7 +100,7 @@ func TestPackErrors(t *testing.T) {
 		"remote dependency": {map[string]string{"Pack.yaml": "apiVersion: sherpack/v1\nmetadata: {name: a, version: 1.0.0}\ndependencies: [{name: redis, repository: https://charts.example.com}]"}, "remote repositories are not supported"},
 		"missing subpack":   {map[string]string{"Pack.yaml": "apiVersion: sherpack/v1\nmetadata: {name: a, version: 1.0.0}\ndependencies: [{name: redis}]"}, "no pack at packs/redis/"},
 		"version mismatch": {map[string]string{
-			"Pack.yaml":            "apiVersion: sherpack/v1\nmetadata: {name: a, version: 1.0.0}\ndependencies: [{name: redis, version: '^2.0.0'}]",
+			"Pack.yaml":             "apiVersion: sherpack/v1\nmetadata: {name: a, version: 1.0.0}\ndependencies: [{name: redis, version: '^2.0.0'}]",
 			"packs/redis/Pack.yaml": "apiVersion: sherpack/v1\nmetadata: {name: redis, version: 1.0.0}"}, "wants version ^2.0.0"},
 		"bad values": {map[string]string{"Pack.yaml": "apiVersion: sherpack/v1\nmetadata: {name: a, version: 1.0.0}", "values.yaml": "a: [1"}, "values.yaml"},
 	}

@@ -45,6 +45,10 @@ func DecodeValues(data []byte, where string) (map[string]any, error) {
 	return m, nil
 }
 
+// Normalize makes decoded values uniform: int64 for integers (also from json.Number),
+// map[string]any for maps.
+func Normalize(v any) any { return normalize(v) }
+
 // normalize makes decoded values uniform: int64 for integers, map[string]any for maps.
 func normalize(v any) any {
 	switch t := v.(type) {

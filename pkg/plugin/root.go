@@ -59,6 +59,15 @@ func NewRootCommand(streams genericiooptions.IOStreams) *cobra.Command {
 		NewCmdVersion(streams),
 		NewCmdCompletion(streams),
 		NewCmdTemplate(g, streams),
+		NewCmdInstall(g, streams),
+		NewCmdUpgrade(g, streams),
+		NewCmdRollback(g, streams),
+		NewCmdUninstall(g, streams),
+		NewCmdList(g, streams),
+		NewCmdHistory(g, streams),
+		NewCmdStatus(g, streams),
+		NewCmdGet(g, streams),
+		NewCmdRecover(g, streams),
 	)
 	return cmd
 }

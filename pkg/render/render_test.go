@@ -169,7 +169,7 @@ func TestInvalidObjectNamesTemplate(t *testing.T) {
 	t.Parallel()
 	for body, want := range map[string]string{
 		"kind: ConfigMap\nmetadata: {name: x}\n":      "demo/templates/bad.yaml:1: ConfigMap object has no apiVersion",
-		"apiVersion: v1\nkind: ConfigMap\n":            "has no metadata.name",
+		"apiVersion: v1\nkind: ConfigMap\n":           "has no metadata.name",
 		"apiVersion: v1\nkind: ConfigMap\n  bad: [\n": "invalid YAML",
 	} {
 		pk, _ := pack.FromFiles("demo", map[string][]byte{

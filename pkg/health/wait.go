@@ -1,0 +1,255 @@
+// Package health decides when applied objects are ready (kstatus for any kind, custom HTTP and
+// command checks) and waits for it with watches, reporting progress as it goes.
+package health
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/apimachinery/pkg/watch"
+	"sigs.k8s.io/cli-utils/pkg/kstatus/status"
+
+	"github.com/sherpack/kubectl-sherpack/pkg/apply"
+	"github.com/sherpack/kubectl-sherpack/pkg/manifest"
+)
+
+// State of one object while waiting.
+type State struct {
+	Key     manifest.Key
+	Status  status.Status // Current, InProgress, Failed, Terminating, NotFound, Unknown
+	Message string
+}
+
+// Ready tells whether the object counts as healthy.
+func (s State) Ready() bool { return s.Status == status.CurrentStatus }
+
+// Judge computes an object's health with kstatus.
+func Judge(u *unstructured.Unstructured) State {
+	k := manifest.Key{Group: u.GroupVersionKind().Group, Kind: u.GetKind(), Namespace: u.GetNamespace(), Name: u.GetName()}
+	res, err := status.Compute(u)
+	if err != nil {
+		return State{Key: k, Status: status.UnknownStatus, Message: err.Error()}
+	}
+	return State{Key: k, Status: res.Status, Message: res.Message}
+}
+
+// NotReadyError lists every object that did not become ready, with its reason.
+type NotReadyError struct {
+	States  []State
+	Timeout time.Duration
+	Failed  bool // ended early because kstatus said Failed
+}
+
+func (e *NotReadyError) Error() string {
+	var b strings.Builder
+	if e.Failed {
+		b.WriteString("an object failed")
+	} else {
+		fmt.Fprintf(&b, "not ready within %s", e.Timeout)
+	}
+	for _, s := range e.States {
+		fmt.Fprintf(&b, "\n  %s: %s", s.Key, s.Status)
+		if s.Message != "" {
+			fmt.Fprintf(&b, ": %s", s.Message)
+		}
+	}
+	return b.String()
+}
+
+// Waiter waits for objects to be ready.
+type Waiter struct {
+	Client *apply.Client
+	// Observe is told of every change of an object's state.
+	Observe func(State)
+	// Judge decides an object's state (default: kstatus).
+	Judge func(*unstructured.Unstructured) State
+}
+
+type group struct {
+	ri interface {
+		List(ctx context.Context, opts metav1.ListOptions) (*unstructured.UnstructuredList, error)
+		Watch(ctx context.Context, opts metav1.ListOptions) (watch.Interface, error)
+	}
+	selector string
+	names    map[string]manifest.Key
+	judge    func(*unstructured.Unstructured) State
+}
+
+// Wait returns when every object is Current, at once when one is Failed, or at ctx's deadline
+// with every object not yet ready named. One list and one watch per resource and namespace.
+func (w *Waiter) Wait(ctx context.Context, objs []*manifest.Object) error {
+	if len(objs) == 0 {
+		return nil
+	}
+	start := time.Now()
+	groups := map[string]*group{}
+	pending := map[manifest.Key]State{}
+	for _, o := range objs {
+		cp := o.DeepCopy()
+		ri, m, err := w.Client.Resource(cp, o.GetNamespace())
+		if err != nil {
+			return fmt.Errorf("%s: %w", o.Key(), err)
+		}
+		ns := ""
+		if m.Scope.Name() == meta.RESTScopeNameNamespace {
+			ns = cp.GetNamespace()
+		}
+		gk := m.Resource.String() + "|" + ns
+		g := groups[gk]
+		if g == nil {
+			sel := ""
+			if rel := o.GetLabels()[apply.LabelReleaseName]; rel != "" {
+				sel = labels.Set{apply.LabelReleaseName: rel}.String()
+			}
+			judge := w.Judge
+			if judge == nil {
+				judge = Judge
+			}
+			g = &group{ri: ri, selector: sel, names: map[string]manifest.Key{}, judge: judge}
+			groups[gk] = g
+		}
+		g.names[cp.GetName()] = o.Key()
+		pending[o.Key()] = State{Key: o.Key(), Status: status.UnknownStatus, Message: "not seen yet"}
+	}
+	updates := make(chan State, 64)
+	ctx, cancel := context.WithCancel(ctx)
+	var wg sync.WaitGroup
+	defer func() { cancel(); wg.Wait() }()
+	errCh := make(chan error, len(groups))
+	for _, g := range groups {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := watchGroup(ctx, g, updates); err != nil && !errors.Is(err, context.Canceled) && ctx.Err() == nil {
+				errCh <- err
+			}
+		}()
+	}
+	last := map[manifest.Key]State{}
+	for {
+		if len(pending) == 0 {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return w.timeout(pending, time.Since(start))
+		case err := <-errCh:
+			return err
+		case s := <-updates:
+			if _, waiting := pending[s.Key]; !waiting {
+				continue
+			}
+			if prev, ok := last[s.Key]; !ok || prev.Status != s.Status || prev.Message != s.Message {
+				last[s.Key] = s
+				if w.Observe != nil {
+					w.Observe(s)
+				}
+			}
+			if s.Ready() {
+				delete(pending, s.Key)
+				continue
+			}
+			pending[s.Key] = s
+			if s.Status == status.FailedStatus {
+				return &NotReadyError{States: []State{s}, Failed: true}
+			}
+		}
+	}
+}
+
+func (w *Waiter) timeout(pending map[manifest.Key]State, d time.Duration) error {
+	var states []State
+	for _, s := range pending {
+		states = append(states, s)
+	}
+	sort.Slice(states, func(i, j int) bool { return states[i].Key.String() < states[j].Key.String() })
+	return &NotReadyError{States: states, Timeout: d.Round(time.Second)}
+}
+
+// watchGroup lists then watches one resource in one namespace, sending the state of the
+// objects it is asked about; an expired or closed watch is re-established from a new list.
+func watchGroup(ctx context.Context, g *group, out chan<- State) error {
+	for {
+		list, err := g.ri.List(ctx, metav1.ListOptions{LabelSelector: g.selector})
+		if err != nil {
+			return err
+		}
+		seen := map[string]bool{}
+		for i := range list.Items {
+			u := &list.Items[i]
+			if _, ok := g.names[u.GetName()]; ok {
+				seen[u.GetName()] = true
+				if !send(ctx, out, g.judge(u)) {
+					return ctx.Err()
+				}
+			}
+		}
+		for name, k := range g.names {
+			if !seen[name] {
+				if !send(ctx, out, State{Key: k, Status: status.NotFoundStatus, Message: "does not exist (yet)"}) {
+					return ctx.Err()
+				}
+			}
+		}
+		wi, err := g.ri.Watch(ctx, metav1.ListOptions{LabelSelector: g.selector, ResourceVersion: list.GetResourceVersion(), AllowWatchBookmarks: true})
+		if err != nil {
+			if apierrors.IsResourceExpired(err) || apierrors.IsGone(err) {
+				continue
+			}
+			return err
+		}
+		if done := drain(ctx, wi, g, out); done {
+			wi.Stop()
+			return ctx.Err()
+		}
+		wi.Stop()
+	}
+}
+
+// drain forwards watch events until the watch ends (false) or the context does (true).
+func drain(ctx context.Context, wi watch.Interface, g *group, out chan<- State) bool {
+	for {
+		select {
+		case <-ctx.Done():
+			return true
+		case ev, ok := <-wi.ResultChan():
+			if !ok || ev.Type == watch.Error {
+				return false
+			}
+			u, isU := ev.Object.(*unstructured.Unstructured)
+			if !isU {
+				continue
+			}
+			k, wanted := g.names[u.GetName()]
+			if !wanted {
+				continue
+			}
+			s := g.judge(u)
+			if ev.Type == watch.Deleted {
+				s = State{Key: k, Status: status.NotFoundStatus, Message: "deleted"}
+			}
+			if !send(ctx, out, s) {
+				return true
+			}
+		}
+	}
+}
+
+func send(ctx context.Context, out chan<- State, s State) bool {
+	select {
+	case out <- s:
+		return true
+	case <-ctx.Done():
+		return false
+	}
+}

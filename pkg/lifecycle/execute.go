@@ -1,0 +1,285 @@
+package lifecycle
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"time"
+
+	"github.com/sherpack/kubectl-sherpack/pkg/apply"
+	"github.com/sherpack/kubectl-sherpack/pkg/health"
+	"github.com/sherpack/kubectl-sherpack/pkg/hooks"
+	"github.com/sherpack/kubectl-sherpack/pkg/manifest"
+	"github.com/sherpack/kubectl-sherpack/pkg/releases"
+)
+
+// deployment is one apply of a release: hooks before, waves, hooks after, pruning.
+type deployment struct {
+	c         *Client
+	name, ns  string
+	opts      CommonOptions
+	objects   []*manifest.Object // what the release is made of (CRDs of crds/ included)
+	hooks     []*manifest.Object
+	prune     []*manifest.Object // what the previous revisions had
+	pre, post string             // hook phases
+
+	created  []*manifest.Object // objects this attempt created (for --cleanup-on-fail)
+	outcomes []hooks.Outcome
+	stats    deployStats
+}
+
+type deployStats struct {
+	Created, Configured, Unchanged, Pruned, Kept int
+	HooksRun                                     int
+}
+
+// run executes the deployment. A hook failure with policy rollback is returned as a
+// *hooks.FailedError with Rollback set.
+func (d *deployment) run(ctx context.Context) error {
+	if !d.opts.NoHooks && d.pre != "" {
+		if err := d.runHooks(ctx, d.pre); err != nil {
+			return err
+		}
+	}
+	plan, err := apply.BuildPlan(d.objects)
+	if err != nil {
+		return err
+	}
+	waiter := &health.Waiter{Client: d.c.Apply, Observe: func(s health.State) {
+		action := "waiting"
+		if s.Ready() {
+			action = "ready"
+		}
+		d.c.emit(d.name, Event{Type: "object", Name: s.Key.String(), Action: action, Detail: s.Message})
+	}}
+	for _, wave := range plan.Waves() {
+		w := wave
+		d.c.emit(d.name, Event{Type: "wave", Action: "started", Wave: &w, Name: "wave " + strconv.Itoa(w)})
+		var waveObjs []*manifest.Object
+		for _, step := range plan.Steps {
+			if step.Wave != wave {
+				continue
+			}
+			res, err := d.c.Apply.ApplyStep(ctx, step.Objects, apply.Options{
+				ReleaseName: d.name, ReleaseNamespace: d.ns, Force: d.opts.ForceConflicts, TakeOwnership: d.opts.TakeOwnership,
+				Observe: func(e apply.Event) {
+					d.c.emit(d.name, Event{Type: "object", Name: e.Key.String(), Action: e.Action, Wave: &w, Detail: errString(e.Err)})
+				},
+			})
+			for i, r := range res {
+				switch r.Action {
+				case "created":
+					d.stats.Created++
+					d.created = append(d.created, step.Objects[i])
+				case "configured":
+					d.stats.Configured++
+				case "unchanged":
+					d.stats.Unchanged++
+				}
+			}
+			if err != nil {
+				return fmt.Errorf("wave %d: %w", wave, err)
+			}
+			waveObjs = append(waveObjs, step.Objects...)
+		}
+		if d.opts.Wait {
+			if err := waiter.Wait(ctx, waitable(waveObjs)); err != nil {
+				return fmt.Errorf("wave %d: %w", wave, err)
+			}
+			d.c.emit(d.name, Event{Type: "wave", Action: "ready", Wave: &w, Name: "wave " + strconv.Itoa(w)})
+		}
+	}
+	if len(d.prune) > 0 {
+		if err := d.pruneLeftovers(ctx); err != nil {
+			return err
+		}
+	}
+	if !d.opts.NoHooks && d.post != "" {
+		if err := d.runHooks(ctx, d.post); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func errString(err error) string {
+	if err == nil {
+		return ""
+	}
+	return err.Error()
+}
+
+// waitable drops objects marked sherpack.io/skip-wait.
+func waitable(objs []*manifest.Object) []*manifest.Object {
+	var out []*manifest.Object
+	for _, o := range objs {
+		if a, _ := manifest.ParseAnnotations(o); !a.SkipWait {
+			out = append(out, o)
+		}
+	}
+	return out
+}
+
+func (d *deployment) runHooks(ctx context.Context, phase string) error {
+	r := &hooks.Runner{Client: d.c.Apply, Typed: d.c.Typed, Release: d.name, ReleaseNamespace: d.ns,
+		Observe: func(e hooks.Event) {
+			d.c.emit(d.name, Event{Type: "hook", Name: e.Hook.String(), Action: e.Action, Detail: e.Phase + " " + e.Detail})
+		}}
+	// Hooks run in the release namespace.
+	for _, h := range d.hooks {
+		h.SetNamespace(d.ns)
+	}
+	out, err := r.Run(ctx, d.hooks, phase)
+	d.outcomes = append(d.outcomes, out...)
+	d.stats.HooksRun += len(out)
+	return err
+}
+
+// pruneLeftovers deletes what the previous revisions had and this one does not.
+func (d *deployment) pruneLeftovers(ctx context.Context) error {
+	keep := map[manifest.Key]bool{}
+	for _, o := range d.objects {
+		keep[normKey(o, d.ns)] = true
+	}
+	var gone []*manifest.Object
+	seen := map[manifest.Key]bool{}
+	for _, o := range d.prune {
+		k := normKey(o, d.ns)
+		if keep[k] || seen[k] {
+			continue
+		}
+		seen[k] = true
+		gone = append(gone, o)
+	}
+	if len(gone) == 0 {
+		return nil
+	}
+	res, err := d.c.Apply.Delete(ctx, gone, apply.DeleteOptions{ReleaseName: d.name, ReleaseNamespace: d.ns, Action: "pruned",
+		Observe: func(e apply.Event) { d.c.emit(d.name, Event{Type: "object", Name: e.Key.String(), Action: e.Action}) }})
+	for _, r := range res {
+		switch r.Action {
+		case "deleted":
+			d.stats.Pruned++
+		case "kept":
+			d.stats.Kept++
+		case "unknown-kind":
+			d.c.emit(d.name, Event{Type: "object", Name: r.Key.String(), Action: "not-pruned", Detail: r.Reason})
+		}
+	}
+	if err != nil {
+		return fmt.Errorf("prune: %w", err)
+	}
+	return nil
+}
+
+// normKey is an object's key with the release namespace for objects that name none.
+func normKey(o *manifest.Object, ns string) manifest.Key {
+	k := o.Key()
+	if k.Namespace == "" {
+		k.Namespace = ns
+	}
+	return k
+}
+
+// hookRecords turns hooks and their outcomes into what the release stores.
+func hookRecords(hs []*manifest.Object, outcomes []hooks.Outcome, previous []releases.Hook) []releases.Hook {
+	last := map[string]*releases.HookRun{}
+	for _, h := range previous {
+		if h.LastRun != nil {
+			last[h.Kind+"/"+h.Name] = h.LastRun
+		}
+	}
+	for _, o := range outcomes {
+		res := "succeeded"
+		if !o.Succeeded {
+			res = "failed"
+		}
+		last[o.Kind+"/"+o.Name] = &releases.HookRun{Phase: o.Phase, Started: o.Started, Finished: o.Finished, Result: res, Message: o.Message}
+	}
+	var out []releases.Hook
+	for _, h := range hs {
+		ann, _ := manifest.ParseAnnotations(h)
+		y, _ := manifest.Encode([]*manifest.Object{h}, false)
+		out = append(out, releases.Hook{Name: h.GetName(), Kind: h.GetKind(), Phases: ann.HookPhases, Weight: ann.HookWeight,
+			Manifest: string(y), LastRun: last[h.GetKind()+"/"+h.GetName()]})
+	}
+	return out
+}
+
+// decodeManifest reads a stored manifest back into objects.
+func decodeManifest(r *releases.Release) ([]*manifest.Object, error) {
+	if r == nil || r.Manifest == "" {
+		return nil, nil
+	}
+	return manifest.Decode([]byte(r.Manifest), fmt.Sprintf("release %s revision %d", r.Name, r.Revision))
+}
+
+func decodeHooks(r *releases.Release) ([]*manifest.Object, error) {
+	var out []*manifest.Object
+	for _, h := range r.Hooks {
+		objs, err := manifest.Decode([]byte(h.Manifest), fmt.Sprintf("release %s revision %d hook %s", r.Name, r.Revision, h.Name))
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, objs...)
+	}
+	return out, nil
+}
+
+func encodeManifest(objs []*manifest.Object) string {
+	b, _ := manifest.Encode(objs, true)
+	return string(b)
+}
+
+// markCRDsKept: CRDs of a pack's crds/ are never deleted by uninstall (their deletion would
+// delete every custom resource of the cluster).
+func markCRDsKept(crds []*manifest.Object) {
+	for _, c := range crds {
+		a := c.GetAnnotations()
+		if a == nil {
+			a = map[string]string{}
+		}
+		if _, set := a[manifest.AnnResourcePolicy]; !set {
+			a[manifest.AnnResourcePolicy] = "keep"
+		}
+		c.SetAnnotations(a)
+	}
+}
+
+// finish records the outcome: on success deployed (and the previous deployed superseded),
+// on failure failed with the reason.
+func (c *Client) finish(ctx context.Context, rel *releases.Release, deployErr error) error {
+	ctx = context.WithoutCancel(ctx) // record the outcome even past the deadline
+	if deployErr != nil {
+		if err := c.Store.Transition(ctx, rel, releases.StateFailed, deployErr.Error()); err != nil {
+			return errors.Join(deployErr, fmt.Errorf("could not record the failure: %w", err))
+		}
+		return nil
+	}
+	if err := c.Store.Transition(ctx, rel, releases.StateDeployed, rel.Description); err != nil {
+		return err
+	}
+	// Supersede every older deployed revision.
+	hist, err := c.Store.History(ctx, rel.Namespace, rel.Name)
+	if err != nil {
+		return err
+	}
+	for _, m := range hist {
+		if m.Revision < rel.Revision && (m.State == releases.StateDeployed || m.State == releases.StateFailed) {
+			old, err := c.Store.Get(ctx, rel.Namespace, rel.Name, m.Revision)
+			if err != nil {
+				continue
+			}
+			if m.State == releases.StateFailed {
+				continue // a failed revision stays failed: history keeps what happened
+			}
+			if err := c.Store.Transition(ctx, old, releases.StateSuperseded, ""); err != nil && !releases.IsConflict(err) {
+				return err
+			}
+		}
+	}
+	return c.Store.Prune(ctx, rel.Namespace, rel.Name)
+}
+
+func sinceSeconds(t time.Time) string { return time.Since(t).Round(time.Second).String() }

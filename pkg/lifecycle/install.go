@@ -1,0 +1,275 @@
+package lifecycle
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/sherpack/kubectl-sherpack/pkg/apply"
+	"github.com/sherpack/kubectl-sherpack/pkg/hooks"
+	"github.com/sherpack/kubectl-sherpack/pkg/manifest"
+	"github.com/sherpack/kubectl-sherpack/pkg/pack"
+	"github.com/sherpack/kubectl-sherpack/pkg/releases"
+	"github.com/sherpack/kubectl-sherpack/pkg/render"
+)
+
+// InstallOptions of Install.
+type InstallOptions struct {
+	CommonOptions
+	Name, Namespace string
+	Render          RenderFunc
+}
+
+// Outcome is what an operation did, for the summary.
+type Outcome struct {
+	Release  *releases.Release
+	Stats    deployStats
+	Duration time.Duration
+	// Plan is set for client dry runs: the objects in apply order.
+	Plan *apply.Plan
+	// DryRun results (server): what would be created, changed, pruned.
+	DryRunResults []apply.Result
+	Notes         string
+}
+
+// Install installs a release. An existing deployed release is refused; a failed or
+// uninstalled (with history) one is replaced by a new revision.
+func (c *Client) Install(ctx context.Context, o InstallOptions) (*Outcome, error) {
+	start := time.Now()
+	if err := releases.ValidateName(o.Name); err != nil {
+		return nil, err
+	}
+	if o.DryRun == DryRunClient {
+		return c.clientDryRun(o.Name, o.Namespace, 1, true, o.Render, nil)
+	}
+	if o.DryRun == DryRunServer {
+		return c.serverDryRun(ctx, o.Name, o.Namespace, 1, true, o.Render, nil, nil)
+	}
+	if err := c.prepareNamespace(ctx, o.Namespace, o.CreateNamespace); err != nil {
+		return nil, err
+	}
+	op, err := c.Store.Begin(ctx, o.Namespace, o.Name, "install")
+	if err != nil {
+		return nil, err
+	}
+	defer op.End(context.WithoutCancel(ctx))
+	revision := 1
+	latest, err := c.Store.Latest(op.Context(), o.Namespace, o.Name)
+	switch {
+	case releases.IsNotFound(err):
+	case err != nil:
+		return nil, err
+	case latest.State == releases.StateDeployed || latest.State == releases.StateSuperseded:
+		return nil, &ExistsError{Name: o.Name, Namespace: o.Namespace, Revision: latest.Revision, State: latest.State}
+	default: // failed or uninstalled: replaced by a new revision
+		revision = latest.Revision + 1
+	}
+	return c.installRevision(ctx, op, o, revision, start)
+}
+
+// ExistsError: install of a release that is already deployed.
+type ExistsError struct {
+	Name, Namespace string
+	Revision        int
+	State           releases.State
+}
+
+func (e *ExistsError) Error() string {
+	return fmt.Sprintf("release %s already exists in namespace %s (revision %d, %s): use `kubectl sherpack upgrade %s ...` to change it", e.Name, e.Namespace, e.Revision, e.State, e.Name)
+}
+
+// ExitCode is 3: the input names a release that exists.
+func (e *ExistsError) ExitCode() int { return 3 }
+
+func (c *Client) installRevision(ctx context.Context, op *releases.Operation, o InstallOptions, revision int, start time.Time) (*Outcome, error) {
+	rendered, err := o.Render(render.ReleaseInfo{Name: o.Name, Namespace: o.Namespace, Revision: revision, IsInstall: true}, nil)
+	if err != nil {
+		return nil, err
+	}
+	if err := c.checkKubeVersion(rendered); err != nil {
+		return nil, err
+	}
+	markCRDsKept(rendered.CRDs)
+	objects := append(append([]*manifest.Object{}, rendered.CRDs...), rendered.Objects...)
+	if _, err := apply.BuildPlan(objects); err != nil {
+		return nil, &InputError{Err: err}
+	}
+	rel := newRecord(o.Name, o.Namespace, revision, releases.StatePendingInstall, rendered, op.Holder, objects, o.Description)
+	if err := c.Store.Create(op.Context(), rel); err != nil {
+		return nil, err
+	}
+	c.emit(o.Name, Event{Type: "operation", Action: "started", Name: "install", Detail: fmt.Sprintf("revision %d", revision)})
+	dctx, cancel := withDeadline(op, o.timeout())
+	defer cancel()
+	d := &deployment{c: c, name: o.Name, ns: o.Namespace, opts: o.CommonOptions, objects: objects, hooks: rendered.Hooks,
+		pre: "pre-install", post: "post-install"}
+	derr := d.run(dctx)
+	rel.Manifest = encodeManifest(objects)
+	rel.Hooks = hookRecords(rendered.Hooks, d.outcomes, nil)
+	if derr != nil {
+		derr = describeTimeout(dctx, derr, o.timeout())
+		var undone string
+		var hf *hooks.FailedError
+		if o.Atomic || (errors.As(derr, &hf) && hf.Rollback) {
+			undone = c.undoInstall(ctx, o.Name, o.Namespace, objects)
+		}
+		if err := c.finish(ctx, rel, derr); err != nil {
+			return nil, err
+		}
+		return &Outcome{Release: rel, Stats: d.stats}, &OperationError{Op: "install", Release: o.Name, Revision: revision, Err: derr, Undone: undone}
+	}
+	if rel.Description == "" {
+		rel.Description = "Install complete"
+	}
+	if err := c.finish(ctx, rel, nil); err != nil {
+		return nil, err
+	}
+	return &Outcome{Release: rel, Stats: d.stats, Duration: time.Since(start), Notes: rel.Notes}, nil
+}
+
+// undoInstall deletes what a failed install applied (--atomic).
+func (c *Client) undoInstall(ctx context.Context, name, ns string, objects []*manifest.Object) string {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Minute)
+	defer cancel()
+	_, err := c.Apply.Delete(ctx, objects, apply.DeleteOptions{ReleaseName: name, ReleaseNamespace: ns,
+		Observe: func(e apply.Event) { c.emit(name, Event{Type: "object", Name: e.Key.String(), Action: e.Action}) }})
+	if err != nil {
+		return fmt.Sprintf("Uninstalling what was applied (--atomic) failed too: %v", err)
+	}
+	return "Everything it had applied was deleted (--atomic)."
+}
+
+// InputError: the release's content is wrong (exit code 3).
+type InputError struct{ Err error }
+
+func (e *InputError) Error() string { return e.Err.Error() }
+func (e *InputError) Unwrap() error { return e.Err }
+
+// ExitCode is 3.
+func (e *InputError) ExitCode() int { return 3 }
+
+func newRecord(name, ns string, revision int, state releases.State, r *Rendered, h releases.Holder, objects []*manifest.Object, desc string) *releases.Release {
+	holder := h
+	rel := &releases.Release{Name: name, Namespace: ns, Revision: revision, State: state, Manifest: encodeManifest(objects),
+		Notes: r.Notes, Description: desc, ApplyMethod: "server-side-apply", Holder: &holder}
+	rel.Hooks = hookRecords(r.Hooks, nil, nil)
+	if r.Pack != nil {
+		rel.Pack = releases.PackInfo{Name: r.Pack.Metadata.Name, Version: r.Pack.Metadata.Version, AppVersion: r.Pack.Metadata.AppVersion, Description: r.Pack.Metadata.Description}
+	} else {
+		rel.Pack = releases.PackInfo{Name: "manifests"}
+	}
+	if r.Values != nil {
+		rel.Values, rel.UserValues = r.Values.Values, r.Values.User
+		rel.Provenance = map[string]releases.ValueSource{}
+		for k, s := range r.Values.Provenance {
+			rel.Provenance[k] = releases.ValueSource{Kind: s.Kind, Source: s.Name}
+		}
+	}
+	return rel
+}
+
+// prepareNamespace creates the release namespace (--create-namespace) or says clearly that it
+// is missing. Without the right to read namespaces, it assumes the namespace is there.
+func (c *Client) prepareNamespace(ctx context.Context, ns string, create bool) error {
+	if c.Typed == nil {
+		return nil
+	}
+	if create {
+		_, err := c.Typed.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}, metav1.CreateOptions{})
+		if err != nil && !apierrors.IsAlreadyExists(err) && !apierrors.IsForbidden(err) {
+			return fmt.Errorf("create namespace %s: %w", ns, err)
+		}
+		return nil
+	}
+	_, err := c.Typed.CoreV1().Namespaces().Get(ctx, ns, metav1.GetOptions{})
+	if apierrors.IsNotFound(err) {
+		return &InputError{Err: fmt.Errorf("namespace %s does not exist: create it, or add --create-namespace", ns)}
+	}
+	return nil
+}
+
+func (c *Client) checkKubeVersion(r *Rendered) error {
+	if r.Pack == nil || r.Pack.Metadata.KubeVersion == "" || c.Apply == nil {
+		return nil
+	}
+	v, err := c.Apply.Discovery.ServerVersion()
+	if err != nil {
+		return nil // unknown version: nothing to enforce against
+	}
+	if err := r.Pack.CheckKubeVersion(v.GitVersion); err != nil {
+		return &InputError{Err: err}
+	}
+	return nil
+}
+
+// describeTimeout replaces a bare "context deadline exceeded" with what ran out.
+func describeTimeout(ctx context.Context, err error, d time.Duration) error {
+	if errors.Is(err, context.DeadlineExceeded) || (ctx.Err() == context.DeadlineExceeded && !isNotReady(err)) {
+		return fmt.Errorf("timed out after %s (--timeout): %w", d, err)
+	}
+	return err
+}
+
+// clientDryRun renders and returns the plan; nothing is sent to the cluster or stored.
+func (c *Client) clientDryRun(name, ns string, revision int, install bool, rf RenderFunc, prev []pack.Layer) (*Outcome, error) {
+	rendered, err := rf(render.ReleaseInfo{Name: name, Namespace: ns, Revision: revision, IsInstall: install, IsUpgrade: !install}, prev)
+	if err != nil {
+		return nil, err
+	}
+	objects := append(append([]*manifest.Object{}, rendered.CRDs...), rendered.Objects...)
+	plan, err := apply.BuildPlan(objects)
+	if err != nil {
+		return nil, &InputError{Err: err}
+	}
+	rel := newRecord(name, ns, revision, releases.StatePendingInstall, rendered, releases.Holder{}, objects, "dry run")
+	return &Outcome{Release: rel, Plan: plan, Notes: rendered.Notes}, nil
+}
+
+// serverDryRun sends every object with dryRun=All: admission and validation run for real.
+func (c *Client) serverDryRun(ctx context.Context, name, ns string, revision int, install bool, rf RenderFunc, prev []pack.Layer, previous []*manifest.Object) (*Outcome, error) {
+	out, err := c.clientDryRun(name, ns, revision, install, rf, prev)
+	if err != nil {
+		return nil, err
+	}
+	var results []apply.Result
+	crdKinds := map[string]bool{}
+	for _, step := range out.Plan.Steps {
+		var send []*manifest.Object
+		for _, o := range step.Objects {
+			if crdKinds[o.GroupVersionKind().Group+"/"+o.GetKind()] {
+				results = append(results, apply.Result{Key: o.Key(), Action: "created (its CRD is created first)"})
+				continue
+			}
+			if o.GetKind() == "CustomResourceDefinition" {
+				g, k := crdGroupKind(o)
+				gvk := schemaGVK(g, k)
+				gvk.Version = crdVersion(o)
+				if _, err := c.Apply.Mapping(gvk); err != nil {
+					crdKinds[g+"/"+k] = true
+				}
+			}
+			send = append(send, o)
+		}
+		res, err := c.Apply.ApplyStep(ctx, send, apply.Options{ReleaseName: name, ReleaseNamespace: ns, DryRun: true})
+		if err != nil {
+			return nil, &InputError{Err: err}
+		}
+		results = append(results, res...)
+	}
+	keep := map[manifest.Key]bool{}
+	for _, o := range out.Plan.Objects() {
+		keep[normKey(o, ns)] = true
+	}
+	for _, o := range previous {
+		if !keep[normKey(o, ns)] {
+			results = append(results, apply.Result{Key: o.Key(), Action: "pruned"})
+		}
+	}
+	out.DryRunResults = results
+	return out, nil
+}

@@ -1,0 +1,219 @@
+package lifecycle
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/sherpack/kubectl-sherpack/pkg/apply"
+	"github.com/sherpack/kubectl-sherpack/pkg/hooks"
+	"github.com/sherpack/kubectl-sherpack/pkg/manifest"
+	"github.com/sherpack/kubectl-sherpack/pkg/pack"
+	"github.com/sherpack/kubectl-sherpack/pkg/releases"
+	"github.com/sherpack/kubectl-sherpack/pkg/render"
+)
+
+// Values modes of an upgrade (Helm 4's meanings).
+const (
+	// ValuesDefault: no value flags reuse the previous user values; any value flag starts afresh.
+	ValuesDefault = ""
+	// ValuesReuse: the previous merged values, then the new flags on top.
+	ValuesReuse = "reuse"
+	// ValuesReset: only the pack's defaults and the new flags.
+	ValuesReset = "reset"
+	// ValuesResetThenReuse: the new pack's defaults, the previous user values, then the new flags.
+	ValuesResetThenReuse = "reset-then-reuse"
+)
+
+// UpgradeOptions of Upgrade.
+type UpgradeOptions struct {
+	CommonOptions
+	Name, Namespace string
+	Render          RenderFunc
+	// ValuesMode is how previous values are reused; UserGaveValues tells whether value flags were given.
+	ValuesMode     string
+	UserGaveValues bool
+	// Install installs when the release does not exist (--install).
+	Install bool
+	// CleanupOnFail deletes the objects a failed upgrade created.
+	CleanupOnFail bool
+}
+
+// previousLayers are the values an upgrade starts from.
+func previousLayers(prev *releases.Release, mode string, gaveValues bool) []pack.Layer {
+	if prev == nil {
+		return nil
+	}
+	src := pack.Source{Kind: "previous-release", Name: fmt.Sprintf("revision %d", prev.Revision)}
+	switch mode {
+	case ValuesReset:
+		return nil
+	case ValuesReuse:
+		return []pack.Layer{{Source: src, Values: jsonToValues(prev.Values)}}
+	case ValuesResetThenReuse:
+		return []pack.Layer{{Source: src, Values: jsonToValues(prev.UserValues)}}
+	}
+	if gaveValues {
+		return nil
+	}
+	return []pack.Layer{{Source: src, Values: jsonToValues(prev.UserValues)}}
+}
+
+// Upgrade moves a release to a new revision: pending-upgrade, hooks, apply, wait, prune;
+// deployed, and only then is the previous revision superseded.
+func (c *Client) Upgrade(ctx context.Context, o UpgradeOptions) (*Outcome, error) {
+	start := time.Now()
+	if err := releases.ValidateName(o.Name); err != nil {
+		return nil, err
+	}
+	if o.DryRun == DryRunClient || o.DryRun == DryRunServer {
+		return c.upgradeDryRun(ctx, o)
+	}
+	if o.Install {
+		if err := c.prepareNamespace(ctx, o.Namespace, o.CreateNamespace); err != nil {
+			return nil, err
+		}
+	}
+	op, err := c.Store.Begin(ctx, o.Namespace, o.Name, "upgrade")
+	if err != nil {
+		return nil, err
+	}
+	defer op.End(context.WithoutCancel(ctx))
+	latest, err := c.Store.Latest(op.Context(), o.Namespace, o.Name)
+	if releases.IsNotFound(err) {
+		if !o.Install {
+			return nil, err
+		}
+		return c.installRevision(ctx, op, InstallOptions{CommonOptions: o.CommonOptions, Name: o.Name, Namespace: o.Namespace, Render: o.Render}, 1, start)
+	}
+	if err != nil {
+		return nil, err
+	}
+	if latest.State == releases.StateUninstalled && o.Install {
+		return c.installRevision(ctx, op, InstallOptions{CommonOptions: o.CommonOptions, Name: o.Name, Namespace: o.Namespace, Render: o.Render}, latest.Revision+1, start)
+	}
+	lastDeployed, _ := c.Store.LastDeployed(op.Context(), o.Namespace, o.Name)
+	base := lastDeployed
+	if base == nil {
+		base = latest
+	}
+	revision := latest.Revision + 1
+	rendered, err := o.Render(render.ReleaseInfo{Name: o.Name, Namespace: o.Namespace, Revision: revision, IsUpgrade: true},
+		previousLayers(base, o.ValuesMode, o.UserGaveValues))
+	if err != nil {
+		return nil, err
+	}
+	if err := c.checkKubeVersion(rendered); err != nil {
+		return nil, err
+	}
+	markCRDsKept(rendered.CRDs)
+	objects := append(append([]*manifest.Object{}, rendered.CRDs...), rendered.Objects...)
+	if _, err := apply.BuildPlan(objects); err != nil {
+		return nil, &InputError{Err: err}
+	}
+	prune, err := pruneCandidates(latest, lastDeployed)
+	if err != nil {
+		return nil, err
+	}
+	rel := newRecord(o.Name, o.Namespace, revision, releases.StatePendingUpgrade, rendered, op.Holder, objects, o.Description)
+	if err := c.Store.Create(op.Context(), rel); err != nil {
+		return nil, err
+	}
+	c.emit(o.Name, Event{Type: "operation", Action: "started", Name: "upgrade", Detail: fmt.Sprintf("revision %d", revision)})
+	dctx, cancel := withDeadline(op, o.timeout())
+	defer cancel()
+	d := &deployment{c: c, name: o.Name, ns: o.Namespace, opts: o.CommonOptions, objects: objects, hooks: rendered.Hooks,
+		prune: prune, pre: "pre-upgrade", post: "post-upgrade"}
+	derr := d.run(dctx)
+	rel.Manifest = encodeManifest(objects)
+	rel.Hooks = hookRecords(rendered.Hooks, d.outcomes, nil)
+	if derr == nil {
+		if rel.Description == "" {
+			rel.Description = "Upgrade complete"
+		}
+		if err := c.finish(ctx, rel, nil); err != nil {
+			return nil, err
+		}
+		return &Outcome{Release: rel, Stats: d.stats, Duration: time.Since(start), Notes: rel.Notes}, nil
+	}
+	derr = describeTimeout(dctx, derr, o.timeout())
+	if err := c.finish(ctx, rel, derr); err != nil {
+		return nil, err
+	}
+	opErr := &OperationError{Op: "upgrade", Release: o.Name, Revision: revision, Err: derr}
+	var hf *hooks.FailedError
+	switch {
+	case (o.Atomic || (errors.As(derr, &hf) && hf.Rollback)) && lastDeployed != nil:
+		rctx, rcancel := context.WithTimeout(context.WithoutCancel(ctx), o.timeout())
+		defer rcancel()
+		back, rerr := c.rollbackLocked(rctx, op, RollbackOptions{CommonOptions: CommonOptions{Wait: o.Wait, Timeout: o.Timeout, NoHooks: true, ForceConflicts: true, HistoryMax: o.HistoryMax},
+			Name: o.Name, Namespace: o.Namespace, Revision: lastDeployed.Revision}, rel, "Rollback to %d after failed upgrade (--atomic)")
+		if rerr != nil {
+			opErr.Undone = fmt.Sprintf("Rolling back to revision %d failed too: %v", lastDeployed.Revision, rerr)
+		} else {
+			opErr.Undone = fmt.Sprintf("Rolled back to revision %d (--atomic): revision %d now runs what revision %d had.", lastDeployed.Revision, back.Release.Revision, lastDeployed.Revision)
+		}
+	case o.CleanupOnFail && len(d.created) > 0:
+		cctx, ccancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Minute)
+		defer ccancel()
+		if _, err := c.Apply.Delete(cctx, d.created, apply.DeleteOptions{ReleaseName: o.Name, ReleaseNamespace: o.Namespace}); err != nil {
+			opErr.Undone = fmt.Sprintf("Deleting the %d objects it created (--cleanup-on-fail) failed: %v", len(d.created), err)
+		} else {
+			opErr.Undone = fmt.Sprintf("The %d objects it created were deleted (--cleanup-on-fail).", len(d.created))
+		}
+	}
+	return &Outcome{Release: rel, Stats: d.stats}, opErr
+}
+
+// pruneCandidates: everything the latest and the last deployed revisions had.
+func pruneCandidates(latest, lastDeployed *releases.Release) ([]*manifest.Object, error) {
+	a, err := decodeManifest(latest)
+	if err != nil {
+		return nil, err
+	}
+	if lastDeployed == nil || lastDeployed.Revision == latest.Revision {
+		return a, nil
+	}
+	b, err := decodeManifest(lastDeployed)
+	if err != nil {
+		return nil, err
+	}
+	return append(a, b...), nil
+}
+
+func (c *Client) upgradeDryRun(ctx context.Context, o UpgradeOptions) (*Outcome, error) {
+	latest, err := c.Store.Latest(ctx, o.Namespace, o.Name)
+	if releases.IsNotFound(err) && o.Install {
+		if o.DryRun == DryRunClient {
+			return c.clientDryRun(o.Name, o.Namespace, 1, true, o.Render, nil)
+		}
+		return c.serverDryRun(ctx, o.Name, o.Namespace, 1, true, o.Render, nil, nil)
+	}
+	if err != nil {
+		return nil, err
+	}
+	lastDeployed, _ := c.Store.LastDeployed(ctx, o.Namespace, o.Name)
+	base := lastDeployed
+	if base == nil {
+		base = latest
+	}
+	prev := previousLayers(base, o.ValuesMode, o.UserGaveValues)
+	if o.DryRun == DryRunClient {
+		return c.clientDryRun(o.Name, o.Namespace, latest.Revision+1, false, o.Render, prev)
+	}
+	old, err := pruneCandidates(latest, lastDeployed)
+	if err != nil {
+		return nil, err
+	}
+	return c.serverDryRun(ctx, o.Name, o.Namespace, latest.Revision+1, false, o.Render, prev, old)
+}
+
+// jsonToValues turns stored values (JSON numbers) back into values with integers.
+func jsonToValues(m map[string]any) map[string]any {
+	if m == nil {
+		return nil
+	}
+	v, _ := pack.Normalize(pack.DeepCopy(m)).(map[string]any)
+	return v
+}

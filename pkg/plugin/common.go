@@ -1,0 +1,188 @@
+package plugin
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/mattn/go-isatty"
+	"github.com/spf13/cobra"
+	"k8s.io/client-go/kubernetes"
+
+	"github.com/sherpack/kubectl-sherpack/pkg/apply"
+	"github.com/sherpack/kubectl-sherpack/pkg/lifecycle"
+	"github.com/sherpack/kubectl-sherpack/pkg/pack"
+	"github.com/sherpack/kubectl-sherpack/pkg/printers"
+	"github.com/sherpack/kubectl-sherpack/pkg/render"
+)
+
+// Lifecycle builds the library client: release store, apply client, typed client.
+func (g *Globals) Lifecycle() (*lifecycle.Client, error) {
+	store, err := g.Store()
+	if err != nil {
+		return nil, err
+	}
+	cfg, err := g.RESTConfig()
+	if err != nil {
+		return nil, err
+	}
+	ac, err := apply.NewClient(cfg)
+	if err != nil {
+		return nil, err
+	}
+	typed, err := kubernetes.NewForConfig(cfg)
+	if err != nil {
+		return nil, err
+	}
+	return &lifecycle.Client{Store: store, Apply: ac, Typed: typed}, nil
+}
+
+// OperationFlags are the flags of install, upgrade and rollback.
+type OperationFlags struct {
+	Wait           bool
+	Timeout        time.Duration
+	Atomic         bool
+	NoHooks        bool
+	ForceConflicts bool
+	TakeOwnership  bool
+	DryRun         string
+	Description    string
+	HistoryMax     int
+	Progress       string
+}
+
+// AddFlags registers them; withDryRun adds --dry-run.
+func (f *OperationFlags) AddFlags(cmd *cobra.Command, withAtomic bool) {
+	fl := cmd.Flags()
+	fl.BoolVar(&f.Wait, "wait", true, "Wait until every object is ready (kstatus), wave by wave")
+	fl.DurationVar(&f.Timeout, "timeout", 5*time.Minute, "Time the whole operation may take (hooks and waits included)")
+	if withAtomic {
+		fl.BoolVar(&f.Atomic, "atomic", false, "On failure, undo: uninstall a failed install, roll a failed upgrade back to the last deployed revision")
+	}
+	fl.BoolVar(&f.NoHooks, "no-hooks", false, "Do not run the release's hooks")
+	fl.BoolVar(&f.ForceConflicts, "force-conflicts", false, "Take fields that other field managers own (server-side apply force)")
+	fl.BoolVar(&f.TakeOwnership, "take-ownership", false, "Adopt objects that exist but belong to no release or to another one")
+	fl.StringVar(&f.Description, "description", "", "Description recorded with the revision")
+	fl.IntVar(&f.HistoryMax, "history-max", 10, "Revisions kept after a successful operation (0 = all); the last deployed one is always kept")
+	fl.StringVar(&f.Progress, "progress", "auto", "Progress on stderr: auto (plain lines), plain, json or none")
+}
+
+// Validate checks the values.
+func (f *OperationFlags) Validate() error {
+	switch f.DryRun {
+	case "", "none", "client", "server":
+	default:
+		return Usagef("--dry-run %q: must be none, client or server", f.DryRun)
+	}
+	switch f.Progress {
+	case "auto", "plain", "json", "none", "quiet":
+	default:
+		return Usagef("--progress %q: must be auto, plain, json or none", f.Progress)
+	}
+	if f.Timeout <= 0 {
+		return Usagef("--timeout must be positive")
+	}
+	if f.HistoryMax < 0 {
+		return Usagef("--history-max must be 0 (keep all) or more")
+	}
+	return nil
+}
+
+func (f *OperationFlags) common(createNS bool) lifecycle.CommonOptions {
+	dry := f.DryRun
+	if dry == "" {
+		dry = lifecycle.DryRunNone
+	}
+	return lifecycle.CommonOptions{Wait: f.Wait, Timeout: f.Timeout, Atomic: f.Atomic, NoHooks: f.NoHooks,
+		ForceConflicts: f.ForceConflicts, TakeOwnership: f.TakeOwnership, DryRun: dry, Description: f.Description,
+		HistoryMax: f.HistoryMax, CreateNamespace: createNS}
+}
+
+// observer picks the progress reporter for --progress.
+func observer(mode string, errOut io.Writer) lifecycle.Observer {
+	switch mode {
+	case "json":
+		return &printers.JSONProgress{W: errOut}
+	case "none", "quiet":
+		return printers.NoProgress{}
+	case "plain":
+		return &printers.PlainProgress{W: errOut}
+	}
+	if f, ok := errOut.(*os.File); ok && isatty.IsTerminal(f.Fd()) {
+		return printers.NewLiveProgress(f)
+	}
+	return &printers.PlainProgress{W: errOut}
+}
+
+// renderFunc makes the lifecycle's RenderFunc from the source flags.
+func (g *Globals) renderFunc(ctx context.Context, src *SourceFlags, packArg string, lc *lifecycle.Client) lifecycle.RenderFunc {
+	return func(info render.ReleaseInfo, previous []pack.Layer) (*lifecycle.Rendered, error) {
+		opts := render.Options{Release: info, Capabilities: capabilities(lc), Lookup: lookup(ctx, lc)}
+		r, err := src.Load(g.ConfigFlags, packArg, previous, opts)
+		if err != nil {
+			return nil, err
+		}
+		return &lifecycle.Rendered{Result: r.Result, Pack: r.Pack, Values: r.Values}, nil
+	}
+}
+
+// capabilities come from discovery when the cluster answers.
+func capabilities(lc *lifecycle.Client) *render.Capabilities {
+	if lc == nil || lc.Apply == nil {
+		return nil
+	}
+	v, err := lc.Apply.Discovery.ServerVersion()
+	if err != nil {
+		return nil
+	}
+	caps := &render.Capabilities{KubeVersion: v.GitVersion}
+	groups, err := lc.Apply.Discovery.ServerGroups()
+	if err != nil {
+		return render.DefaultCapabilities()
+	}
+	for _, gr := range groups.Groups {
+		for _, ver := range gr.Versions {
+			caps.APIVersions = append(caps.APIVersions, ver.GroupVersion)
+		}
+	}
+	return caps
+}
+
+// printSummary prints the one-line result and the notes on stdout.
+func printSummary(w io.Writer, verb string, out *lifecycle.Outcome) {
+	r := out.Release
+	s := out.Stats
+	parts := []string{fmt.Sprintf("revision %d", r.Revision)}
+	if n := s.Created + s.Configured + s.Unchanged; n > 0 {
+		parts = append(parts, fmt.Sprintf("%d objects (%d created, %d changed, %d unchanged)", n, s.Created, s.Configured, s.Unchanged))
+	}
+	if s.Pruned > 0 {
+		parts = append(parts, fmt.Sprintf("%d pruned", s.Pruned))
+	}
+	if s.HooksRun > 0 {
+		parts = append(parts, fmt.Sprintf("%d hook runs", s.HooksRun))
+	}
+	fmt.Fprintf(w, "✓ %s %s: %s in %s\n", r.Name, verb, strings.Join(parts, ", "), out.Duration.Round(100*time.Millisecond))
+	if out.Notes != "" {
+		fmt.Fprintln(w, "NOTES:")
+		for _, l := range strings.Split(out.Notes, "\n") {
+			fmt.Fprintln(w, "  "+l)
+		}
+	}
+}
+
+// printDryRun prints what a dry run found.
+func printDryRun(w io.Writer, out *lifecycle.Outcome, mode string) {
+	if mode == lifecycle.DryRunClient {
+		fmt.Fprintf(w, "Plan of %s revision %d (dry run, nothing sent to the cluster):\n", out.Release.Name, out.Release.Revision)
+		fmt.Fprint(w, out.Plan.String())
+		return
+	}
+	fmt.Fprintf(w, "Server dry run of %s revision %d (admission and validation ran; nothing was stored):\n", out.Release.Name, out.Release.Revision)
+	for _, r := range out.DryRunResults {
+		fmt.Fprintf(w, "  %-10s %s\n", r.Action, r.Key)
+	}
+}
