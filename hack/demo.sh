@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# make demo: start the local control plane, show the plugin working against it, stop it.
-# KEEP=1 leaves the control plane running afterwards (stop it with `make cluster-down`).
+# make demo: start the local control plane, then install, inspect, upgrade, roll back and list
+# the example web app with the plugin, as a user would. KEEP=1 leaves the control plane running
+# afterwards (stop it with `make cluster-down`).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
@@ -13,10 +14,22 @@ eval "$("$out/bin/cluster" up --dir "$dir" --bin "$out/tools")"
 export KUBECONFIG
 export PATH=$out/bin:$out/tools:$PATH
 step() { printf '\n\033[1m$ %s\033[0m\n' "$*"; "$@"; }
+ns=demo-$(date +%H%M%S)
 
 step kubectl plugin list
 step kubectl sherpack version
-step kubectl get nodes
-[ -f "$root/hack/demo-steps.sh" ] && source "$root/hack/demo-steps.sh"
+step kubectl sherpack template shop ./examples/webapp --show-only templates/deployment.yaml
+step kubectl sherpack install shop ./examples/webapp -n "$ns" --create-namespace
+step kubectl sherpack status shop -n "$ns" --show-resources
+step kubectl sherpack upgrade shop ./examples/webapp -n "$ns" --set replicas=3 --set config.logLevel=debug
+step kubectl get deployment shop-webapp -n "$ns"
+step kubectl sherpack get values shop -n "$ns" --all --show-sources
+step kubectl sherpack history shop -n "$ns"
+step kubectl sherpack rollback shop -n "$ns"
+step kubectl get deployment shop-webapp -n "$ns"
+step kubectl sherpack install platform ./examples/platform -n "$ns"
+step kubectl sherpack list -n "$ns"
+step kubectl sherpack uninstall platform -n "$ns" --wait
+step kubectl sherpack list -A -o wide
 echo
 echo "demo done. KUBECONFIG=$KUBECONFIG"

@@ -9,6 +9,7 @@ import (
 	"sync"
 	"time"
 
+	"k8s.io/apimachinery/pkg/api/equality"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -151,7 +152,12 @@ func (c *Client) ApplyStep(ctx context.Context, objs []*manifest.Object, o Optio
 		action := "created"
 		if cur, ok := existing[obj.Key()]; ok {
 			action = "configured"
-			if cur.GetResourceVersion() == live.GetResourceVersion() {
+			if o.DryRun {
+				// A dry run does not move the resourceVersion: compare with what is stored.
+				if same, err := c.sameAsStored(ctx, obj, live); err == nil && same {
+					action = "unchanged"
+				}
+			} else if cur.GetResourceVersion() == live.GetResourceVersion() {
 				action = "unchanged"
 			}
 		}
@@ -364,4 +370,66 @@ func established(u *unstructured.Unstructured) bool {
 		}
 	}
 	return false
+}
+
+// Preflight checks, before anything is written, that every object's kind is served (or defined
+// by a CRD of the same batch) and that no object belongs to someone else.
+func (c *Client) Preflight(ctx context.Context, objs []*manifest.Object, o Options) error {
+	defined := map[string]bool{}
+	for _, obj := range objs {
+		if obj.GetKind() == "CustomResourceDefinition" {
+			g, _, _ := unstructured.NestedString(obj.Object, "spec", "group")
+			k, _, _ := unstructured.NestedString(obj.Object, "spec", "names", "kind")
+			defined[g+"/"+k] = true
+		}
+	}
+	var check []*manifest.Object
+	var errs []error
+	for _, obj := range objs {
+		gvk := obj.GroupVersionKind()
+		if defined[gvk.Group+"/"+gvk.Kind] {
+			continue
+		}
+		cp := &manifest.Object{Unstructured: obj.DeepCopy(), Source: obj.Source}
+		if _, _, err := c.Resource(cp.Unstructured, o.ReleaseNamespace); err != nil {
+			errs = append(errs, fmt.Errorf("%s (%s): %w", obj.Key(), obj.Source, err))
+			continue
+		}
+		check = append(check, cp)
+	}
+	if len(errs) > 0 {
+		return errors.Join(errs...)
+	}
+	existing, err := c.existing(ctx, check, o)
+	if err != nil {
+		return err
+	}
+	for _, obj := range check {
+		if cur, ok := existing[obj.Key()]; ok {
+			if err := checkOwner(obj.Key(), cur, o); err != nil {
+				errs = append(errs, err)
+			}
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// sameAsStored tells whether a dry-run result equals the stored object, apart from the fields
+// the server sets on every write.
+func (c *Client) sameAsStored(ctx context.Context, obj *manifest.Object, result *unstructured.Unstructured) (bool, error) {
+	ri, _, err := c.Resource(obj.DeepCopy(), obj.GetNamespace())
+	if err != nil {
+		return false, err
+	}
+	stored, err := ri.Get(ctx, obj.GetName(), metav1.GetOptions{})
+	if err != nil {
+		return false, err
+	}
+	a, b := stored.DeepCopy(), result.DeepCopy()
+	for _, u := range []*unstructured.Unstructured{a, b} {
+		u.SetManagedFields(nil)
+		u.SetResourceVersion("")
+		u.SetGeneration(0)
+	}
+	return equality.Semantic.DeepEqual(a.Object, b.Object), nil
 }

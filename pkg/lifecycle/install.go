@@ -99,6 +99,9 @@ func (c *Client) installRevision(ctx context.Context, op *releases.Operation, o 
 	if _, err := apply.BuildPlan(objects); err != nil {
 		return nil, &InputError{Err: err}
 	}
+	if err := c.Apply.Preflight(op.Context(), objects, apply.Options{ReleaseName: o.Name, ReleaseNamespace: o.Namespace, TakeOwnership: o.TakeOwnership}); err != nil {
+		return nil, &PreflightError{Err: err}
+	}
 	rel := newRecord(o.Name, o.Namespace, revision, releases.StatePendingInstall, rendered, op.Holder, objects, o.Description)
 	if err := c.Store.Create(op.Context(), rel); err != nil {
 		return nil, err
@@ -273,3 +276,13 @@ func (c *Client) serverDryRun(ctx context.Context, name, ns string, revision int
 	out.DryRunResults = results
 	return out, nil
 }
+
+// PreflightError: the release cannot be applied as it is (an object belongs to someone else, a
+// kind is not served). Nothing was written. Exit code 1.
+type PreflightError struct{ Err error }
+
+func (e *PreflightError) Error() string { return e.Err.Error() + "\nNothing was changed: no object applied, no revision recorded." }
+func (e *PreflightError) Unwrap() error { return e.Err }
+
+// ExitCode is 1.
+func (e *PreflightError) ExitCode() int { return 1 }

@@ -116,6 +116,9 @@ func (c *Client) Upgrade(ctx context.Context, o UpgradeOptions) (*Outcome, error
 	if err != nil {
 		return nil, err
 	}
+	if err := c.Apply.Preflight(op.Context(), objects, apply.Options{ReleaseName: o.Name, ReleaseNamespace: o.Namespace, TakeOwnership: o.TakeOwnership}); err != nil {
+		return nil, &PreflightError{Err: err}
+	}
 	rel := newRecord(o.Name, o.Namespace, revision, releases.StatePendingUpgrade, rendered, op.Holder, objects, o.Description)
 	if err := c.Store.Create(op.Context(), rel); err != nil {
 		return nil, err
