@@ -77,6 +77,9 @@ func Decode(data []byte, source string) ([]*Object, error) {
 			continue // empty or comments only
 		}
 		line := node.Content[0].Line
+		if n := expandedSize(&node, map[*yaml.Node]int{}, 0); n > maxExpandedNodes {
+			return nil, &DecodeError{Source: source, Line: line, Msg: fmt.Sprintf("document expands to more than %d values through YAML aliases; refusing it", maxExpandedNodes)}
+		}
 		var v any
 		if err := node.Decode(&v); err != nil {
 			return nil, &DecodeError{Source: source, Line: line, Msg: "invalid YAML: " + err.Error()}
@@ -173,4 +176,31 @@ func ToYAML(u *unstructured.Unstructured) ([]byte, error) {
 	}
 	_ = enc.Close()
 	return buf.Bytes(), nil
+}
+
+// maxExpandedNodes bounds what a document may expand to through aliases (a "billion laughs"
+// document would otherwise take minutes and gigabytes to decode).
+const maxExpandedNodes = 1_000_000
+
+// expandedSize counts the nodes of a document with every alias expanded, stopping early past
+// the limit; sizes of anchored nodes are remembered so that the count itself stays cheap.
+func expandedSize(n *yaml.Node, memo map[*yaml.Node]int, depth int) int {
+	if n == nil || depth > 10_000 {
+		return maxExpandedNodes + 1
+	}
+	if v, ok := memo[n]; ok {
+		return v
+	}
+	if n.Kind == yaml.AliasNode {
+		return expandedSize(n.Alias, memo, depth+1)
+	}
+	total := 1
+	for _, c := range n.Content {
+		total += expandedSize(c, memo, depth+1)
+		if total > maxExpandedNodes {
+			break
+		}
+	}
+	memo[n] = total
+	return total
 }

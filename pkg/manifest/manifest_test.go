@@ -143,3 +143,27 @@ func FuzzParseAnnotations(f *testing.F) {
 			AnnHookFailurePolicy: fail, AnnHookTimeout: timeout, AnnSyncWave: wave}, "Fuzz/x")
 	})
 }
+
+func TestDecodeRefusesAliasBombs(t *testing.T) {
+	t.Parallel()
+	bomb := `apiVersion: v1
+kind: ConfigMap
+metadata: {name: lol}
+a: &a ["x","x","x","x","x","x","x","x","x","x"]
+b: &b [*a,*a,*a,*a,*a,*a,*a,*a,*a,*a]
+c: &c [*b,*b,*b,*b,*b,*b,*b,*b,*b,*b]
+d: &d [*c,*c,*c,*c,*c,*c,*c,*c,*c,*c]
+e: &e [*d,*d,*d,*d,*d,*d,*d,*d,*d,*d]
+f: &f [*e,*e,*e,*e,*e,*e,*e,*e,*e,*e]
+g: &g [*f,*f,*f,*f,*f,*f,*f,*f,*f,*f]
+`
+	_, err := Decode([]byte(bomb), "bomb.yaml")
+	if err == nil || !strings.Contains(err.Error(), "aliases") {
+		t.Fatalf("alias bomb: %v", err)
+	}
+	// Ordinary anchors still work.
+	objs, err := Decode([]byte("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: ok, labels: &l {a: b}, annotations: *l}\n"), "ok.yaml")
+	if err != nil || objs[0].GetAnnotations()["a"] != "b" {
+		t.Fatalf("anchors: %v", err)
+	}
+}
