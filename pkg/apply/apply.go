@@ -90,7 +90,7 @@ func (e *ConflictError) Error() string {
 
 func (o Options) concurrency() int {
 	if o.Concurrency <= 0 {
-		return 16
+		return 32
 	}
 	return o.Concurrency
 }
@@ -164,6 +164,11 @@ func (c *Client) ApplyStep(ctx context.Context, objs []*manifest.Object, o Optio
 		results[i] = Result{Key: obj.Key(), Action: action, Live: live}
 		o.observe(Event{Key: obj.Key(), Action: action})
 	})
+	c.knownMu.Lock()
+	for _, obj := range objs {
+		delete(c.known, obj.Key()) // applied: what was read before is stale now
+	}
+	c.knownMu.Unlock()
 	if err := errors.Join(errList...); err != nil {
 		return results, err
 	}
@@ -217,11 +222,31 @@ func (c *Client) existing(ctx context.Context, objs []*manifest.Object, o Option
 		groups[k].objs = append(groups[k].objs, obj)
 	}
 	out := map[manifest.Key]*metav1.PartialObjectMetadata{}
+	// What Preflight read a moment ago need not be read again.
+	c.knownMu.Lock()
+	for _, k := range order {
+		g := groups[k]
+		var rest []*manifest.Object
+		for _, obj := range g.objs {
+			if m, ok := c.known[obj.Key()]; ok {
+				if m != nil {
+					out[obj.Key()] = m
+				}
+				continue
+			}
+			rest = append(rest, obj)
+		}
+		g.objs = rest
+	}
+	c.knownMu.Unlock()
 	var mu sync.Mutex
 	var errs []error
 	var jobs []func()
 	for _, k := range order {
 		g := groups[k]
+		if len(g.objs) == 0 {
+			continue
+		}
 		if len(g.objs) > 4 {
 			jobs = append(jobs, func() {
 				list, err := c.Metadata.Resource(g.gvr).Namespace(g.ns).List(ctx, metav1.ListOptions{})
@@ -404,6 +429,14 @@ func (c *Client) Preflight(ctx context.Context, objs []*manifest.Object, o Optio
 	if err != nil {
 		return err
 	}
+	c.knownMu.Lock()
+	if c.known == nil {
+		c.known = map[manifest.Key]*metav1.PartialObjectMetadata{}
+	}
+	for _, obj := range check {
+		c.known[obj.Key()] = existing[obj.Key()] // nil: known to be absent
+	}
+	c.knownMu.Unlock()
 	for _, obj := range check {
 		if cur, ok := existing[obj.Key()]; ok {
 			if err := checkOwner(obj.Key(), cur, o); err != nil {

@@ -19,6 +19,8 @@ import (
 	"k8s.io/client-go/metadata"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/restmapper"
+
+	"github.com/sherpack/kubectl-sherpack/pkg/manifest"
 )
 
 // FieldManager is the SSA field manager of every object sherpack applies.
@@ -32,6 +34,10 @@ type Client struct {
 	Discovery discovery.CachedDiscoveryInterface
 	mapper    *restmapper.DeferredDiscoveryRESTMapper
 	mu        sync.Mutex
+
+	// known is what Preflight read of the objects about to be applied (nil: absent).
+	known   map[manifest.Key]*metav1.PartialObjectMetadata
+	knownMu sync.Mutex
 }
 
 // NewClient builds a Client from a REST config.

@@ -51,8 +51,10 @@ func NewRootCommand(streams genericiooptions.IOStreams) *cobra.Command {
 	flags := cmd.PersistentFlags()
 	g.ConfigFlags.AddFlags(flags)
 	g.Storage.AddFlags(flags)
-	flags.Float32Var(&g.QPS, "qps", 200, "Client-side limit of requests per second to the API server")
-	flags.IntVar(&g.Burst, "burst", 400, "Client-side burst of requests to the API server")
+	// High enough that a 500-object release is never throttled by the client; the API server's
+	// priority and fairness protects it.
+	flags.Float32Var(&g.QPS, "qps", 1000, "Client-side limit of requests per second to the API server")
+	flags.IntVar(&g.Burst, "burst", 2000, "Client-side burst of requests to the API server")
 	cmd.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return &UsageError{Msg: err.Error()} })
 
 	cmd.AddCommand(
