@@ -1,6 +1,7 @@
 package lifecycle
 
 import (
+	"context"
 	"errors"
 	"sync"
 
@@ -9,6 +10,7 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 
+	"github.com/sherpack/kubectl-sherpack/pkg/apply"
 	"github.com/sherpack/kubectl-sherpack/pkg/health"
 	"github.com/sherpack/kubectl-sherpack/pkg/manifest"
 )
@@ -56,4 +58,30 @@ func parallel(n, limit int, f func(i int)) {
 		}()
 	}
 	wg.Wait()
+}
+
+// crdsToApply keeps the CRDs of crds/ that are missing or already this release's. A CRD that
+// exists and belongs to someone else (another release, or installed by hand) is left as it is,
+// as Helm does with crds/: reported, not an error, never taken over.
+func (c *Client) crdsToApply(ctx context.Context, crds []*manifest.Object, name, ns string) []*manifest.Object {
+	var out []*manifest.Object
+	for _, crd := range crds {
+		ri, _, err := c.Apply.Resource(crd.DeepCopy(), ns)
+		if err != nil {
+			out = append(out, crd)
+			continue
+		}
+		live, err := ri.Get(ctx, crd.GetName(), metav1.GetOptions{})
+		if err != nil {
+			out = append(out, crd) // missing (or unreadable): apply, and let the apply say why not
+			continue
+		}
+		l := live.GetLabels()
+		if l[apply.LabelReleaseName] == name && l[apply.LabelReleaseNamespace] == ns {
+			out = append(out, crd)
+			continue
+		}
+		c.emit(name, Event{Type: "object", Name: crd.Key().String(), Action: "skipped", Detail: "exists already and is not this release's; crds/ are only installed when missing"})
+	}
+	return out
 }

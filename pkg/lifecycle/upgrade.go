@@ -108,7 +108,7 @@ func (c *Client) Upgrade(ctx context.Context, o UpgradeOptions) (*Outcome, error
 		return nil, err
 	}
 	markCRDsKept(rendered.CRDs)
-	objects := append(append([]*manifest.Object{}, rendered.CRDs...), rendered.Objects...)
+	objects := append(c.crdsToApply(op.Context(), rendered.CRDs, o.Name, o.Namespace), rendered.Objects...)
 	if _, err := apply.BuildPlan(objects); err != nil {
 		return nil, &InputError{Err: err}
 	}
