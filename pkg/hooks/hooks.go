@@ -52,6 +52,10 @@ type Runner struct {
 	Release          string
 	ReleaseNamespace string
 	Observe          func(Event)
+	// KeepGoing runs every hook even after a failure (for tests).
+	KeepGoing bool
+	// AlwaysLogs collects the pods' logs of every hook, not only of failed ones.
+	AlwaysLogs bool
 }
 
 // FailedError is a hook that failed with failure policy fail or rollback.
@@ -131,7 +135,7 @@ func (r *Runner) Run(ctx context.Context, all []*manifest.Object, phase string) 
 		wg.Wait()
 		outcomes = append(outcomes, res...)
 		for _, o := range res {
-			if !o.Succeeded && o.FailurePolicy != "continue" {
+			if !o.Succeeded && o.FailurePolicy != "continue" && !r.KeepGoing {
 				return outcomes, &FailedError{Outcome: o, Rollback: o.FailurePolicy == "rollback"}
 			}
 		}
@@ -182,6 +186,8 @@ func (r *Runner) runOne(ctx context.Context, u *unstructured.Unstructured, orig 
 	msg := "completed"
 	if !ok {
 		msg = reason(werr)
+	}
+	if !ok || r.AlwaysLogs {
 		out.Logs = r.logs(context.WithoutCancel(ctx), u)
 	}
 	action := "succeeded"

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/rest"
 
 	"github.com/sherpack/kubectl-sherpack/pkg/apply"
 	"github.com/sherpack/kubectl-sherpack/pkg/pack"
@@ -21,6 +22,8 @@ type Client struct {
 	Store *releases.Store
 	Apply *apply.Client
 	Typed kubernetes.Interface
+	// Config is the REST config (command health checks exec through it).
+	Config *rest.Config
 	// Observer is told of progress (may be nil).
 	Observer Observer
 }

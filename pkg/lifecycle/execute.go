@@ -87,6 +87,9 @@ func (d *deployment) run(ctx context.Context) error {
 			if err := waiter.Wait(ctx, waitable(waveObjs)); err != nil {
 				return fmt.Errorf("wave %d: %w", wave, err)
 			}
+			if err := d.customChecks(ctx, waitable(waveObjs)); err != nil {
+				return fmt.Errorf("wave %d: %w", wave, err)
+			}
 			d.c.emit(d.name, Event{Type: "wave", Action: "ready", Wave: &w, Name: "wave " + strconv.Itoa(w)})
 		}
 	}
@@ -101,6 +104,39 @@ func (d *deployment) run(ctx context.Context) error {
 		}
 	}
 	return nil
+}
+
+// customChecks runs the sherpack.io/health-check checks of a wave's objects, in parallel.
+func (d *deployment) customChecks(ctx context.Context, objs []*manifest.Object) error {
+	type job struct {
+		obj *manifest.Object
+		hc  *manifest.HealthCheck
+	}
+	var jobs []job
+	for _, o := range objs {
+		if a, _ := manifest.ParseAnnotations(o); a.HealthCheck != nil {
+			jobs = append(jobs, job{o, a.HealthCheck})
+		}
+	}
+	if len(jobs) == 0 {
+		return nil
+	}
+	checker := &health.Checker{Typed: d.c.Typed, Config: d.c.Config}
+	errs := make([]error, len(jobs))
+	parallel(len(jobs), 8, func(i int) {
+		j := jobs[i]
+		name := j.obj.Key().String()
+		d.c.emit(d.name, Event{Type: "check", Name: name, Action: "checking", Detail: j.hc.Type})
+		errs[i] = checker.Run(ctx, j.obj, j.hc, func(msg string) {
+			d.c.emit(d.name, Event{Type: "check", Name: name, Action: "waiting", Detail: msg})
+		})
+		action := "passed"
+		if errs[i] != nil {
+			action = "failed"
+		}
+		d.c.emit(d.name, Event{Type: "check", Name: name, Action: action, Detail: errString(errs[i])})
+	})
+	return errors.Join(errs...)
 }
 
 func errString(err error) string {

@@ -281,7 +281,9 @@ func (c *Client) serverDryRun(ctx context.Context, name, ns string, revision int
 // kind is not served). Nothing was written. Exit code 1.
 type PreflightError struct{ Err error }
 
-func (e *PreflightError) Error() string { return e.Err.Error() + "\nNothing was changed: no object applied, no revision recorded." }
+func (e *PreflightError) Error() string {
+	return e.Err.Error() + "\nNothing was changed: no object applied, no revision recorded."
+}
 func (e *PreflightError) Unwrap() error { return e.Err }
 
 // ExitCode is 1.

@@ -37,7 +37,7 @@ func (g *Globals) Lifecycle() (*lifecycle.Client, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &lifecycle.Client{Store: store, Apply: ac, Typed: typed}, nil
+	return &lifecycle.Client{Store: store, Apply: ac, Typed: typed, Config: cfg}, nil
 }
 
 // OperationFlags are the flags of install, upgrade and rollback.
@@ -111,7 +111,7 @@ func observer(mode string, errOut io.Writer) lifecycle.Observer {
 	case "plain":
 		return &printers.PlainProgress{W: errOut}
 	}
-	if f, ok := errOut.(*os.File); ok && isatty.IsTerminal(f.Fd()) {
+	if f, ok := errOut.(*os.File); ok && isatty.IsTerminal(f.Fd()) && os.Getenv("TERM") != "dumb" {
 		return printers.NewLiveProgress(f)
 	}
 	return &printers.PlainProgress{W: errOut}
@@ -179,10 +179,23 @@ func printDryRun(w io.Writer, out *lifecycle.Outcome, mode string) {
 	if mode == lifecycle.DryRunClient {
 		fmt.Fprintf(w, "Plan of %s revision %d (dry run, nothing sent to the cluster):\n", out.Release.Name, out.Release.Revision)
 		fmt.Fprint(w, out.Plan.String())
+		if len(out.Release.Hooks) > 0 {
+			fmt.Fprintln(w, "hooks (by phase, in run order within each):")
+			for _, h := range out.Release.Hooks {
+				fmt.Fprintf(w, "  %s/%s  phases %s  weight %d\n", h.Kind, h.Name, strings.Join(h.Phases, ","), h.Weight)
+			}
+		}
 		return
 	}
 	fmt.Fprintf(w, "Server dry run of %s revision %d (admission and validation ran; nothing was stored):\n", out.Release.Name, out.Release.Revision)
 	for _, r := range out.DryRunResults {
 		fmt.Fprintf(w, "  %-10s %s\n", r.Action, r.Key)
+	}
+}
+
+// finishProgress lets a live view draw its last state before the summary is printed.
+func finishProgress(o lifecycle.Observer) {
+	if f, ok := o.(interface{ Finish() }); ok {
+		f.Finish()
 	}
 }

@@ -91,6 +91,7 @@ func (o *InstallOptions) Run(ctx context.Context) error {
 	lc.Store.HistoryMax = o.Op.HistoryMax
 	out, err := lc.Install(ctx, lifecycle.InstallOptions{CommonOptions: o.Op.common(o.CreateNamespace), Name: o.Name, Namespace: o.Namespace,
 		Render: o.Globals.renderFunc(ctx, &o.Source, o.PackArg, lc)})
+	finishProgress(lc.Observer)
 	if err != nil {
 		return err
 	}

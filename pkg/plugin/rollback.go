@@ -79,6 +79,7 @@ func (o *RollbackOptions) Run(ctx context.Context) error {
 	lc.Observer = observer(o.Op.Progress, o.ErrOut)
 	lc.Store.HistoryMax = o.Op.HistoryMax
 	out, err := lc.Rollback(ctx, lifecycle.RollbackOptions{CommonOptions: o.Op.common(false), Name: o.Name, Namespace: o.Namespace, Revision: o.Revision})
+	finishProgress(lc.Observer)
 	if err != nil {
 		return err
 	}

@@ -70,6 +70,7 @@ func NewRootCommand(streams genericiooptions.IOStreams) *cobra.Command {
 		NewCmdStatus(g, streams),
 		NewCmdGet(g, streams),
 		NewCmdRecover(g, streams),
+		NewCmdTest(g, streams),
 	)
 	return cmd
 }

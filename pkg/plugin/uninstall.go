@@ -80,6 +80,7 @@ func (o *UninstallOptions) Run(ctx context.Context) error {
 	lc.Observer = observer(o.Progress, o.ErrOut)
 	out, err := lc.Uninstall(ctx, lifecycle.UninstallOptions{Name: o.Name, Namespace: o.Namespace, KeepHistory: o.KeepHistory,
 		Wait: o.Wait, Timeout: o.Timeout, NoHooks: o.NoHooks, DryRun: o.DryRun, Description: o.Description})
+	finishProgress(lc.Observer)
 	if err != nil {
 		return err
 	}

@@ -126,6 +126,7 @@ func (o *UpgradeOptions) Run(ctx context.Context) error {
 	out, err := lc.Upgrade(ctx, lifecycle.UpgradeOptions{CommonOptions: o.Op.common(o.CreateNamespace), Name: o.Name, Namespace: o.Namespace,
 		Render: o.Globals.renderFunc(ctx, &o.Source, o.PackArg, lc), ValuesMode: o.valuesMode(), UserGaveValues: !o.Source.Values.Empty(),
 		Install: o.Install, CleanupOnFail: o.CleanupOnFail})
+	finishProgress(lc.Observer)
 	if err != nil {
 		return err
 	}

@@ -171,6 +171,13 @@ func (s *Store) Transition(ctx context.Context, r *Release, to State, reason str
 	return nil
 }
 
+// Save writes a revision read earlier without changing its state (hook results, for example),
+// with optimistic concurrency.
+func (s *Store) Save(ctx context.Context, r *Release) error {
+	r.UpdatedAt = time.Now().UTC()
+	return s.Driver.Update(ctx, r)
+}
+
 // Prune deletes the oldest revisions past HistoryMax, never the last deployed one.
 func (s *Store) Prune(ctx context.Context, namespace, name string) error {
 	if s.HistoryMax <= 0 {
