@@ -40,7 +40,31 @@ func Judge(u *unstructured.Unstructured) State {
 	if err != nil {
 		return State{Key: k, Status: status.UnknownStatus, Message: err.Error()}
 	}
-	return State{Key: k, Status: res.Status, Message: res.Message}
+	msg := res.Message
+	if res.Status == status.FailedStatus {
+		if why := failureCondition(u); why != "" {
+			msg = why
+		}
+	}
+	return State{Key: k, Status: res.Status, Message: msg}
+}
+
+// failureCondition is the object's own account of its failure (ProgressDeadlineExceeded:
+// ReplicaSet "x" has timed out progressing), when it gives one.
+func failureCondition(u *unstructured.Unstructured) string {
+	conds, _, _ := unstructured.NestedSlice(u.Object, "status", "conditions")
+	for _, c := range conds {
+		m, _ := c.(map[string]any)
+		t, st := m["type"], m["status"]
+		if (t == "Progressing" && st == "False") || (t == "Failed" && st == "True") || (t == "Ready" && st == "False") {
+			reason, _ := m["reason"].(string)
+			message, _ := m["message"].(string)
+			if reason != "" || message != "" {
+				return strings.TrimSpace(reason + ": " + message)
+			}
+		}
+	}
+	return ""
 }
 
 // NotReadyError lists every object that did not become ready, with its reason.

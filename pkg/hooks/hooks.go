@@ -219,6 +219,26 @@ func reason(err error) string {
 // when kstatus says Current.
 func judgeHook(u *unstructured.Unstructured) health.State {
 	s := health.Judge(u)
+	if u.GetKind() == "Job" && u.GroupVersionKind().Group == "batch" {
+		// kstatus calls a started Job Current; a hook Job is done only when it completes.
+		conds, _, _ := unstructured.NestedSlice(u.Object, "status", "conditions")
+		s.Status, s.Message = status.InProgressStatus, "Job running"
+		for _, c := range conds {
+			m, _ := c.(map[string]any)
+			if m["status"] != "True" {
+				continue
+			}
+			switch m["type"] {
+			case "Complete":
+				s.Status, s.Message = status.CurrentStatus, "Job completed"
+			case "Failed":
+				msg, _ := m["message"].(string)
+				reason, _ := m["reason"].(string)
+				s.Status, s.Message = status.FailedStatus, strings.TrimSpace("Job failed: "+reason+" "+msg)
+			}
+		}
+		return s
+	}
 	if u.GetKind() == "Pod" && u.GroupVersionKind().Group == "" {
 		phase, _, _ := unstructured.NestedString(u.Object, "status", "phase")
 		switch phase {

@@ -48,8 +48,11 @@ func (d *deployment) run(ctx context.Context) error {
 	}
 	waiter := &health.Waiter{Client: d.c.Apply, Observe: func(s health.State) {
 		action := "waiting"
-		if s.Ready() {
+		switch {
+		case s.Ready():
 			action = "ready"
+		case s.Status == "Failed":
+			action = "failed"
 		}
 		d.c.emit(d.name, Event{Type: "object", Name: s.Key.String(), Action: action, Detail: s.Message})
 	}}
