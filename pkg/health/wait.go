@@ -79,7 +79,7 @@ func (e *NotReadyError) Error() string {
 	if e.Failed {
 		b.WriteString("an object failed")
 	} else {
-		fmt.Fprintf(&b, "not ready within %s", e.Timeout)
+		fmt.Fprintf(&b, "not ready within %s (--timeout)", e.Timeout)
 	}
 	for _, s := range e.States {
 		fmt.Fprintf(&b, "\n  %s: %s", s.Key, s.Status)

@@ -223,7 +223,7 @@ spec:
 	}
 	slow := writeFiles(t, map[string]string{"d.yaml": stuck("slow", "600")})
 	r = expectExit(t, 1, "not ready within", "install", "slow", "-f", slow, "-n", ns, "--timeout", "3s")
-	if !strings.Contains(r.stderr, "Deployment/"+ns+"/slow") || !strings.Contains(r.stderr, "timed out after 3s") {
+	if !strings.Contains(r.stderr, "Deployment/"+ns+"/slow") || !strings.Contains(r.stderr, "not ready within 3s (--timeout)") {
 		t.Fatalf("the timeout must name the object and the limit:\n%s", r.stderr)
 	}
 }
