@@ -9,7 +9,7 @@ VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo v0.0
 COMMIT ?= $(shell git rev-parse --short HEAD 2>/dev/null || echo unknown)
 PKG := github.com/sherpack/kubectl-sherpack/pkg/plugin
 LDFLAGS := -s -w -X $(PKG).version=$(VERSION) -X $(PKG).gitCommit=$(COMMIT) -X $(PKG).buildDate=$(shell date -u +%Y-%m-%dT%H:%M:%SZ)
-STATICCHECK := honnef.co/go/tools/cmd/staticcheck@2026.1
+STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
 
 .PHONY: all build tools cluster-up cluster-down test unit e2e demo lint bench dist krew-validate install clean soak
 

@@ -58,6 +58,10 @@ func (c *Checker) Run(ctx context.Context, obj *manifest.Object, hc *manifest.He
 		if err == nil {
 			return nil
 		}
+		if ctx.Err() != nil && last != "" {
+			// The deadline cut this attempt short: the previous answer says more.
+			return &CheckError{Object: obj.Key().String(), Check: desc, Last: last}
+		}
 		if err.Error() != last && observe != nil {
 			observe(err.Error())
 		}

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
-	"time"
 
 	"github.com/sherpack/kubectl-sherpack/pkg/apply"
 	"github.com/sherpack/kubectl-sherpack/pkg/health"
@@ -320,5 +319,3 @@ func (c *Client) finish(ctx context.Context, rel *releases.Release, deployErr er
 	}
 	return c.Store.Prune(ctx, rel.Namespace, rel.Name)
 }
-
-func sinceSeconds(t time.Time) string { return time.Since(t).Round(time.Second).String() }

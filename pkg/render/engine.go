@@ -8,7 +8,6 @@ import (
 	"path"
 	"regexp"
 	"strings"
-	"sync"
 
 	"github.com/nikolalohinski/gonja/v2/builtins"
 	"github.com/nikolalohinski/gonja/v2/config"
@@ -124,7 +123,6 @@ type renderer struct {
 	opts    Options
 	content map[string]string
 	filters *exec.FilterSet
-	mu      sync.Mutex
 }
 
 func (r *renderer) config() *config.Config {

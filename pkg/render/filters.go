@@ -6,10 +6,8 @@ import (
 	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"regexp"
-	"sort"
 	"strings"
 	"sync"
 	"unicode"
@@ -413,14 +411,3 @@ func filterMerge(_ *exec.Evaluator, in *exec.Value, p *exec.VarArgs) *exec.Value
 	out, _ := pack.Merge(layers...)
 	return exec.AsValue(out)
 }
-
-func sortedKeys(m map[string]any) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
-}
-
-var errNoCluster = errors.New("no cluster")

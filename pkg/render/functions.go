@@ -15,16 +15,13 @@ import (
 	"github.com/sherpack/kubectl-sherpack/pkg/pack"
 )
 
-type fn = func(*exec.Evaluator, *exec.VarArgs) *exec.Value
-
 // maxTplDepth bounds tpl() calling tpl().
 const maxTplDepth = 10
 
 // functions are the globals a template can call besides Jinja2's builtins.
 func (r *renderer) functions(env *exec.Environment, loader *packLoader, data map[string]any) map[string]any {
 	depth := 0
-	var tplFn fn
-	tplFn = func(e *exec.Evaluator, p *exec.VarArgs) *exec.Value {
+	tplFn := func(e *exec.Evaluator, p *exec.VarArgs) *exec.Value {
 		if len(p.Args) < 1 {
 			return errValue("tpl expects a template string")
 		}
