@@ -14,7 +14,7 @@ func main() {
 	streams := genericiooptions.IOStreams{In: os.Stdin, Out: os.Stdout, ErrOut: os.Stderr}
 	cmd := plugin.NewRootCommand(streams)
 	err := cmd.Execute()
-	if err != nil {
+	if err != nil && plugin.ErrorMessage(err) != "" {
 		fmt.Fprintln(os.Stderr, "Error:", plugin.ErrorMessage(err))
 	}
 	os.Exit(plugin.ExitCode(err))

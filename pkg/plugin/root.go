@@ -71,6 +71,7 @@ func NewRootCommand(streams genericiooptions.IOStreams) *cobra.Command {
 		NewCmdGet(g, streams),
 		NewCmdRecover(g, streams),
 		NewCmdTest(g, streams),
+		NewCmdDiff(g, streams),
 	)
 	return cmd
 }

@@ -20,6 +20,7 @@ type UpgradeOptions struct {
 	ReuseValues, ResetValues bool
 	ResetThenReuse           bool
 	CleanupOnFail            bool
+	ShowDiff                 bool
 
 	Name, PackArg, Namespace string
 	genericiooptions.IOStreams
@@ -66,6 +67,7 @@ func NewCmdUpgrade(g *Globals, streams genericiooptions.IOStreams) *cobra.Comman
 	f.BoolVar(&o.ResetValues, "reset-values", false, "Use only the pack's defaults and the new value flags")
 	f.BoolVar(&o.ResetThenReuse, "reset-then-reuse-values", false, "Start from the new pack's defaults plus the previous user values, then the new value flags")
 	f.BoolVar(&o.CleanupOnFail, "cleanup-on-fail", false, "Delete the objects a failed upgrade created")
+	f.BoolVar(&o.ShowDiff, "diff", false, "Print what the upgrade will change (as diff upgrade) before applying it")
 	return cmd
 }
 
@@ -120,6 +122,17 @@ func (o *UpgradeOptions) Run(ctx context.Context) error {
 	lc, err := o.Globals.Lifecycle()
 	if err != nil {
 		return err
+	}
+	if o.ShowDiff {
+		d := &DiffOptions{Globals: o.Globals, Source: o.Source, Output: "diff", Context: 3, IOStreams: o.IOStreams}
+		rep, err := lc.DiffUpgrade(ctx, lifecycle.DiffOptions{Name: o.Name, Namespace: o.Namespace, Context: 3,
+			Render: o.Globals.renderFunc(ctx, &o.Source, o.PackArg, lc), ValuesMode: o.valuesMode(), UserGaveValues: !o.Source.Values.Empty()})
+		if err != nil {
+			return err
+		}
+		if err := d.print(rep, "upgrade"); err != nil {
+			return err
+		}
 	}
 	lc.Observer = observer(o.Op.Progress, o.ErrOut)
 	lc.Store.HistoryMax = o.Op.HistoryMax
