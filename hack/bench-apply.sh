@@ -16,9 +16,11 @@ fi
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 
-gen() { # $1 = image expression
+gen() { # $1 = image expression, $2 = the tag the first 10 ConfigMaps carry
   for i in $(seq 0 199); do
-    printf -- '---\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: cm-%d\ndata:\n  key: "value-%d"\n  settings.json: "{\\"timeout\\": %d}"\n' "$i" "$i" "$i"
+    tag=1
+    [ "$i" -lt 10 ] && tag=$2
+    printf -- '---\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: cm-%d\ndata:\n  key: "value-%d"\n  tag: "%s"\n  settings.json: "{\\"timeout\\": %d}"\n' "$i" "$i" "$tag" "$i"
   done
   for i in $(seq 0 49); do
     printf -- '---\napiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: web-%d\nspec:\n  replicas: 2\n  selector:\n    matchLabels: {app: web-%d}\n  template:\n    metadata:\n      labels: {app: web-%d}\n    spec:\n      containers:\n      - name: web\n        image: "%s"\n        ports: [{containerPort: 8080}]\n' "$i" "$i" "$i" "$1"
@@ -27,13 +29,13 @@ gen() { # $1 = image expression
 }
 mkdir -p "$work/pack/templates" "$work/chart/templates" "$work/plain"
 printf 'apiVersion: sherpack/v1\nmetadata: {name: bench, version: 1.0.0}\n' > "$work/pack/Pack.yaml"
-printf 'image: registry.local/web:1\n' > "$work/pack/values.yaml"
-gen '{{ values.image }}' > "$work/pack/templates/all.yaml"
+printf 'image: registry.local/web:1\ntag: "1"\n' > "$work/pack/values.yaml"
+gen '{{ values.image }}' '{{ values.tag }}' > "$work/pack/templates/all.yaml"
 printf 'apiVersion: v2\nname: bench\nversion: 1.0.0\n' > "$work/chart/Chart.yaml"
 printf 'image: registry.local/web:1\n' > "$work/chart/values.yaml"
-gen '{{ .Values.image }}' > "$work/chart/templates/all.yaml"
-gen 'registry.local/web:1' > "$work/plain/v1.yaml"
-gen 'registry.local/web:2' > "$work/plain/v2.yaml"
+gen '{{ .Values.image }}' 1 > "$work/chart/templates/all.yaml"
+gen 'registry.local/web:1' 1 > "$work/plain/v1.yaml"
+gen 'registry.local/web:2' 1 > "$work/plain/v2.yaml"
 
 if [ -n "${BENCH_KEEP_WORK:-}" ]; then cp -r "$work/." "$BENCH_KEEP_WORK/"; fi
 stamp=$(date +%s)
@@ -51,6 +53,8 @@ run() { # name, command...
 ns=bench-s-$stamp
 run sherpack-install   "$sherpack" install bench "$work/pack" -n "$ns" --wait --progress=none
 run sherpack-noop      "$sherpack" upgrade bench "$work/pack" -n "$ns" --wait --progress=none
+run sherpack-diff      "$sherpack" diff upgrade bench "$work/pack" -n "$ns" --set tag=2 -o name
+run sherpack-dryrun    "$sherpack" upgrade bench "$work/pack" -n "$ns" --set tag=2 --dry-run=server
 run sherpack-image     "$sherpack" upgrade bench "$work/pack" -n "$ns" --wait --progress=none --set image=registry.local/web:2
 ns=bench-h-$stamp
 run helm-install "$helm" install bench "$work/chart" -n "$ns" --wait --timeout 5m
@@ -72,4 +76,6 @@ div() { awk -v a="$1" -v b="$2" 'BEGIN{printf "%.2f", a/b}'; }
 printf '\nratios: install sherpack/kubectl %s (target <= 1.1), sherpack/helm %s; no-op upgrade %.2fs (target <= 0.5s), sherpack/helm %s; image upgrade sherpack/helm %s\n' \
   "$(div "${T[sherpack-install]}" "${T[kubectl-install]}")" "$(div "${T[sherpack-install]}" "${T[helm-install]}")" \
   "${T[sherpack-noop]}" "$(div "${T[sherpack-noop]}" "${T[helm-noop]}")" "$(div "${T[sherpack-image]}" "${T[helm-image]}")"
+printf 'diff upgrade with 10 changes: %.2fs; server-side dry-run apply of the release: %.2fs; ratio %s (target <= 1.5); changed objects found: %s\n' \
+  "${T[sherpack-diff]}" "${T[sherpack-dryrun]}" "$(div "${T[sherpack-diff]}" "${T[sherpack-dryrun]}")" "$(grep -c ConfigMap "$work/sherpack-diff.log" || true)"
 for t in s h k; do "$kubectl" delete namespace "bench-$t-$stamp" --wait=false >/dev/null; done

@@ -25,7 +25,10 @@ step kubectl sherpack upgrade shop ./examples/webapp -n "$ns" --set replicas=3 -
 step kubectl get deployment shop-webapp -n "$ns"
 step kubectl sherpack get values shop -n "$ns" --all --show-sources
 step kubectl sherpack history shop -n "$ns"
-step kubectl sherpack rollback shop -n "$ns"
+step kubectl sherpack diff upgrade shop ./examples/webapp -n "$ns" --set replicas=4
+step kubectl scale deployment shop-webapp -n "$ns" --replicas=5
+step kubectl sherpack diff drift shop -n "$ns" || true
+step kubectl sherpack rollback shop -n "$ns" --force-conflicts
 step kubectl get deployment shop-webapp -n "$ns"
 step kubectl sherpack install platform ./examples/platform -n "$ns"
 step kubectl sherpack list -n "$ns"
