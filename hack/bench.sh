@@ -10,4 +10,4 @@ eval "$("$out/bin/cluster" up --dir "$dir" --bin "$out/tools")"
 export SHERPACK_TEST_KUBECONFIG=$KUBECONFIG SHERPACK_TEST_TOOLS=$out/tools SHERPACK_TEST_BIN=$out/bin/kubectl-sherpack
 unset KUBECONFIG
 go test -run '^$' -bench "${BENCH:-.}" -benchmem -count=1 -timeout 30m $(go list ./... | grep -v /hack/)
-./hack/bench-apply.sh
+KUBECONFIG=$SHERPACK_TEST_KUBECONFIG ./hack/bench-apply.sh
