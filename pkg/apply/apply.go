@@ -180,7 +180,10 @@ func (c *Client) ApplyStep(ctx context.Context, objs []*manifest.Object, o Optio
 	return results, nil
 }
 
-func (c *Client) parallel(n, limit int, f func(i int)) {
+func (c *Client) parallel(n, limit int, f func(i int)) { Parallel(n, limit, f) }
+
+// Parallel runs f(0..n-1) with at most limit at a time, and returns when all are done.
+func Parallel(n, limit int, f func(i int)) {
 	var wg sync.WaitGroup
 	sem := make(chan struct{}, limit)
 	for i := 0; i < n; i++ {
@@ -395,6 +398,17 @@ func established(u *unstructured.Unstructured) bool {
 		}
 	}
 	return false
+}
+
+// KnownResourceVersion is the resourceVersion Preflight read for an object ("" if absent or
+// not read).
+func (c *Client) KnownResourceVersion(k manifest.Key) string {
+	c.knownMu.Lock()
+	defer c.knownMu.Unlock()
+	if m := c.known[k]; m != nil {
+		return m.GetResourceVersion()
+	}
+	return ""
 }
 
 // Preflight checks, before anything is written, that every object's kind is served (or defined

@@ -2,8 +2,10 @@ package lifecycle
 
 import (
 	"context"
+
 	"errors"
 	"fmt"
+	"k8s.io/apimachinery/pkg/api/equality"
 	"strconv"
 
 	"github.com/sherpack/kubectl-sherpack/pkg/apply"
@@ -22,6 +24,12 @@ type deployment struct {
 	hooks     []*manifest.Object
 	prune     []*manifest.Object // what the previous revisions had
 	pre, post string             // hook phases
+
+	// previous is the last revision's objects and the resourceVersions it left them at: an object
+	// that renders the same and is still at that version needs no apply.
+	previous        map[manifest.Key]*manifest.Object
+	previousApplied map[string]string
+	applied         map[string]string // resourceVersions after this apply
 
 	created  []*manifest.Object // objects this attempt created (for --cleanup-on-fail)
 	outcomes []hooks.Outcome
@@ -63,17 +71,21 @@ func (d *deployment) run(ctx context.Context) error {
 			if step.Wave != wave {
 				continue
 			}
-			res, err := d.c.Apply.ApplyStep(ctx, step.Objects, apply.Options{
+			send := d.skipUnchanged(step.Objects, &w)
+			res, err := d.c.Apply.ApplyStep(ctx, send, apply.Options{
 				ReleaseName: d.name, ReleaseNamespace: d.ns, Force: d.opts.ForceConflicts, TakeOwnership: d.opts.TakeOwnership,
 				Observe: func(e apply.Event) {
 					d.c.emit(d.name, Event{Type: "object", Name: e.Key.String(), Action: e.Action, Wave: &w, Detail: errString(e.Err)})
 				},
 			})
 			for i, r := range res {
+				if r.Live != nil {
+					d.recordApplied(r.Key, r.Live.GetResourceVersion())
+				}
 				switch r.Action {
 				case "created":
 					d.stats.Created++
-					d.created = append(d.created, step.Objects[i])
+					d.created = append(d.created, send[i])
 				case "configured":
 					d.stats.Configured++
 				case "unchanged":
@@ -139,6 +151,59 @@ func (d *deployment) customChecks(ctx context.Context, objs []*manifest.Object) 
 		d.c.emit(d.name, Event{Type: "check", Name: name, Action: action, Detail: errString(errs[i])})
 	})
 	return errors.Join(errs...)
+}
+
+// skipUnchanged keeps the objects that need an apply. An object is skipped when it renders
+// exactly as the previous revision had it and the cluster still holds it at the resourceVersion
+// that revision left: nobody touched it, so a server-side apply would change nothing.
+func (d *deployment) skipUnchanged(objs []*manifest.Object, wave *int) []*manifest.Object {
+	if len(d.previous) == 0 {
+		return objs
+	}
+	var send []*manifest.Object
+	for _, o := range objs {
+		apply.Label(o.Unstructured, d.name, d.ns)
+		k := normKey(o, d.ns)
+		prev, ok := d.previous[k]
+		rv := d.previousApplied[k.String()]
+		if ok && rv != "" && o.GetNamespace() == "" {
+			o.SetNamespace(prev.GetNamespace())
+		}
+		if ok && rv != "" && d.c.Apply.KnownResourceVersion(k) == rv && equality.Semantic.DeepEqual(prev.Object, o.Object) {
+			d.stats.Unchanged++
+			d.recordApplied(k, rv)
+			d.c.emit(d.name, Event{Type: "object", Name: k.String(), Action: "unchanged", Wave: wave})
+			continue
+		}
+		send = append(send, o)
+	}
+	return send
+}
+
+// setPrevious gives the deployment what the last deployed revision applied.
+func (d *deployment) setPrevious(r *releases.Release) {
+	if r == nil || len(r.Applied) == 0 {
+		return
+	}
+	objs, err := decodeManifest(r)
+	if err != nil {
+		return
+	}
+	d.previous = map[manifest.Key]*manifest.Object{}
+	for _, o := range objs {
+		d.previous[normKey(o, d.ns)] = o
+	}
+	d.previousApplied = r.Applied
+}
+
+func (d *deployment) recordApplied(k manifest.Key, rv string) {
+	if d.applied == nil {
+		d.applied = map[string]string{}
+	}
+	if k.Namespace == "" {
+		k.Namespace = d.ns
+	}
+	d.applied[k.String()] = rv
 }
 
 func errString(err error) string {

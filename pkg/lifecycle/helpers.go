@@ -3,7 +3,6 @@ package lifecycle
 import (
 	"context"
 	"errors"
-	"sync"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
@@ -45,20 +44,7 @@ func schemaGVK(group, kind string) schema.GroupVersionKind {
 
 var getOpts = metav1.GetOptions{}
 
-func parallel(n, limit int, f func(i int)) {
-	var wg sync.WaitGroup
-	sem := make(chan struct{}, limit)
-	for i := 0; i < n; i++ {
-		wg.Add(1)
-		sem <- struct{}{}
-		go func() {
-			defer wg.Done()
-			defer func() { <-sem }()
-			f(i)
-		}()
-	}
-	wg.Wait()
-}
+func parallel(n, limit int, f func(i int)) { apply.Parallel(n, limit, f) }
 
 // crdsToApply keeps the CRDs of crds/ that are missing or already this release's. A CRD that
 // exists and belongs to someone else (another release, or installed by hand) is left as it is,

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
@@ -91,28 +92,17 @@ func (c *Client) installRevision(ctx context.Context, op *releases.Operation, o 
 	if err != nil {
 		return nil, err
 	}
-	if err := c.checkKubeVersion(rendered); err != nil {
+	objects, rel, err := c.begin(op, o.Name, o.Namespace, revision, releases.StatePendingInstall, rendered, o.CommonOptions)
+	if err != nil {
 		return nil, err
 	}
-	markCRDsKept(rendered.CRDs)
-	objects := append(c.crdsToApply(op.Context(), rendered.CRDs, o.Name, o.Namespace), rendered.Objects...)
-	if _, err := apply.BuildPlan(objects); err != nil {
-		return nil, &InputError{Err: err}
-	}
-	if err := c.Apply.Preflight(op.Context(), objects, apply.Options{ReleaseName: o.Name, ReleaseNamespace: o.Namespace, TakeOwnership: o.TakeOwnership}); err != nil {
-		return nil, &PreflightError{Err: err}
-	}
-	rel := newRecord(o.Name, o.Namespace, revision, releases.StatePendingInstall, rendered, op.Holder, objects, o.Description)
-	if err := c.Store.Create(op.Context(), rel); err != nil {
-		return nil, err
-	}
-	c.emit(o.Name, Event{Type: "operation", Action: "started", Name: "install", Detail: fmt.Sprintf("revision %d", revision)})
 	dctx, cancel := withDeadline(op, o.timeout())
 	defer cancel()
 	d := &deployment{c: c, name: o.Name, ns: o.Namespace, opts: o.CommonOptions, objects: objects, hooks: rendered.Hooks,
 		pre: "pre-install", post: "post-install"}
 	derr := d.run(dctx)
 	rel.Manifest = encodeManifest(objects)
+	rel.Applied = d.applied
 	rel.Hooks = hookRecords(rendered.Hooks, d.outcomes, nil)
 	if derr != nil {
 		derr = describeTimeout(dctx, derr, o.timeout())
@@ -288,3 +278,26 @@ func (e *PreflightError) Unwrap() error { return e.Err }
 
 // ExitCode is 1.
 func (e *PreflightError) ExitCode() int { return 1 }
+
+// begin checks a rendered revision (Kubernetes version, plan, ownership) and records it as
+// pending: after it, the operation has started. Nothing is written if a check fails.
+func (c *Client) begin(op *releases.Operation, name, ns string, revision int, state releases.State, rendered *Rendered, o CommonOptions) ([]*manifest.Object, *releases.Release, error) {
+	if err := c.checkKubeVersion(rendered); err != nil {
+		return nil, nil, err
+	}
+	markCRDsKept(rendered.CRDs)
+	objects := append(c.crdsToApply(op.Context(), rendered.CRDs, name, ns), rendered.Objects...)
+	if _, err := apply.BuildPlan(objects); err != nil {
+		return nil, nil, &InputError{Err: err}
+	}
+	if err := c.Apply.Preflight(op.Context(), objects, apply.Options{ReleaseName: name, ReleaseNamespace: ns, TakeOwnership: o.TakeOwnership}); err != nil {
+		return nil, nil, &PreflightError{Err: err}
+	}
+	rel := newRecord(name, ns, revision, state, rendered, op.Holder, objects, o.Description)
+	if err := c.Store.Create(op.Context(), rel); err != nil {
+		return nil, nil, err
+	}
+	verb := strings.TrimPrefix(string(state), "pending-")
+	c.emit(name, Event{Type: "operation", Action: "started", Name: verb, Detail: fmt.Sprintf("revision %d", revision)})
+	return objects, rel, nil
+}

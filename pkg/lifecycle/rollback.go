@@ -99,8 +99,10 @@ func (c *Client) rollbackLocked(ctx context.Context, op *releases.Operation, o R
 	defer cancel()
 	d := &deployment{c: c, name: o.Name, ns: o.Namespace, opts: o.CommonOptions, objects: objects, hooks: hooksObjs,
 		prune: prune, pre: "pre-rollback", post: "post-rollback"}
+	d.setPrevious(lastDeployed)
 	derr := d.run(dctx)
 	rel.Hooks = hookRecords(hooksObjs, d.outcomes, target.Hooks)
+	rel.Applied = d.applied
 	if derr != nil {
 		derr = describeTimeout(dctx, derr, o.timeout())
 		if err := c.finish(ctx, rel, derr); err != nil {

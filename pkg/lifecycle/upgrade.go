@@ -104,32 +104,22 @@ func (c *Client) Upgrade(ctx context.Context, o UpgradeOptions) (*Outcome, error
 	if err != nil {
 		return nil, err
 	}
-	if err := c.checkKubeVersion(rendered); err != nil {
-		return nil, err
-	}
-	markCRDsKept(rendered.CRDs)
-	objects := append(c.crdsToApply(op.Context(), rendered.CRDs, o.Name, o.Namespace), rendered.Objects...)
-	if _, err := apply.BuildPlan(objects); err != nil {
-		return nil, &InputError{Err: err}
-	}
 	prune, err := pruneCandidates(latest, lastDeployed)
 	if err != nil {
 		return nil, err
 	}
-	if err := c.Apply.Preflight(op.Context(), objects, apply.Options{ReleaseName: o.Name, ReleaseNamespace: o.Namespace, TakeOwnership: o.TakeOwnership}); err != nil {
-		return nil, &PreflightError{Err: err}
-	}
-	rel := newRecord(o.Name, o.Namespace, revision, releases.StatePendingUpgrade, rendered, op.Holder, objects, o.Description)
-	if err := c.Store.Create(op.Context(), rel); err != nil {
+	objects, rel, err := c.begin(op, o.Name, o.Namespace, revision, releases.StatePendingUpgrade, rendered, o.CommonOptions)
+	if err != nil {
 		return nil, err
 	}
-	c.emit(o.Name, Event{Type: "operation", Action: "started", Name: "upgrade", Detail: fmt.Sprintf("revision %d", revision)})
 	dctx, cancel := withDeadline(op, o.timeout())
 	defer cancel()
 	d := &deployment{c: c, name: o.Name, ns: o.Namespace, opts: o.CommonOptions, objects: objects, hooks: rendered.Hooks,
 		prune: prune, pre: "pre-upgrade", post: "post-upgrade"}
+	d.setPrevious(lastDeployed)
 	derr := d.run(dctx)
 	rel.Manifest = encodeManifest(objects)
+	rel.Applied = d.applied
 	rel.Hooks = hookRecords(rendered.Hooks, d.outcomes, nil)
 	if derr == nil {
 		if rel.Description == "" {

@@ -70,6 +70,8 @@ func normalize(v any) any {
 		return t
 	case int:
 		return int64(t)
+	case int32:
+		return int64(t)
 	case uint64:
 		if t <= math.MaxInt64 {
 			return int64(t)

@@ -113,6 +113,10 @@ type Release struct {
 	ApplyMethod string `json:"applyMethod,omitempty"`
 	// Holder is who runs the pending operation on this revision, and until when it may.
 	Holder *Holder `json:"holder,omitempty"`
+	// Applied is the resourceVersion each object had right after this revision applied it
+	// (Kind/namespace/name -> resourceVersion): an object still at that version is exactly as
+	// the release left it, so a later identical apply can be skipped.
+	Applied map[string]string `json:"applied,omitempty"`
 
 	// storageVersion is the driver's optimistic-concurrency token (resourceVersion, file hash).
 	storageVersion string

@@ -73,31 +73,8 @@ func goValue(v *exec.Value) any {
 	return normalizeGo(v.ToGoSimpleType(false))
 }
 
-func normalizeGo(v any) any {
-	switch t := v.(type) {
-	case map[string]any:
-		for k, x := range t {
-			t[k] = normalizeGo(x)
-		}
-		return t
-	case []any:
-		for i, x := range t {
-			t[i] = normalizeGo(x)
-		}
-		return t
-	case int:
-		return int64(t)
-	case int32:
-		return int64(t)
-	case json.Number:
-		if i, err := t.Int64(); err == nil {
-			return i
-		}
-		f, _ := t.Float64()
-		return f
-	}
-	return v
-}
+// normalizeGo makes template values uniform (int64 integers, string-keyed maps), as values are.
+func normalizeGo(v any) any { return pack.Normalize(v) }
 
 func strFilter(f func(any) (string, error)) exec.FilterFunction {
 	return func(_ *exec.Evaluator, in *exec.Value, _ *exec.VarArgs) *exec.Value {
