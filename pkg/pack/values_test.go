@@ -2,6 +2,8 @@ package pack
 
 import (
 	"encoding/json"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -186,4 +188,26 @@ func FuzzMerge(f *testing.F) {
 			}
 		}
 	})
+}
+
+func TestValuesFromURL(t *testing.T) {
+	t.Parallel()
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path != "/prod.yaml" {
+			http.NotFound(w, r)
+			return
+		}
+		w.Write([]byte("replicas: 7\n"))
+	}))
+	defer srv.Close()
+	layers, err := Options{ValuesFiles: []string{srv.URL + "/prod.yaml"}}.Layers()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if layers[0].Values["replicas"] != int64(7) || layers[0].Source.Name != srv.URL+"/prod.yaml" {
+		t.Fatalf("%+v", layers[0])
+	}
+	if _, err := (Options{ValuesFiles: []string{srv.URL + "/missing.yaml"}}).Layers(); err == nil || !strings.Contains(err.Error(), "404") {
+		t.Fatalf("missing URL: %v", err)
+	}
 }

@@ -99,3 +99,10 @@ func TestTemplateOutputDir(t *testing.T) {
 		t.Fatalf("deployment.yaml: %v\n%s", err, b)
 	}
 }
+
+func TestTemplateKustomize(t *testing.T) {
+	out, errOut, code := runCLI(t, "template", "k", "-k", "testdata/kustomize", "--kubeconfig", "/dev/null")
+	if code != 0 || !strings.Contains(out, "name: prod-settings") || !strings.Contains(out, "mode: kustomized") {
+		t.Fatalf("template -k: exit %d\n%s%s", code, out, errOut)
+	}
+}

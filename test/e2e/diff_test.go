@@ -170,3 +170,29 @@ func TestDiffMasksSecrets(t *testing.T) {
 	expectExit(t, 4, "no revision 9", "diff", "revisions", "db", "1", "9", "-n", ns)
 	expectExit(t, 3, "must be diff, json or name", "diff", "drift", "db", "-n", ns, "-o", "yaml")
 }
+
+// upgrade --diff prints the diff before applying; diff drift --all-fields shows every
+// difference; KUBECTL_EXTERNAL_DIFF runs the given program on two directories, as kubectl does.
+func TestDiffFlags(t *testing.T) {
+	t.Parallel()
+	ns := testenv.Namespace(t)
+	mustSherpack(t, "install", "shop", webapp, "-n", ns)
+	r := mustSherpack(t, "upgrade", "shop", webapp, "-n", ns, "--set", "replicas=3", "--diff")
+	if !strings.Contains(r.stdout, "+  replicas: 3") || !strings.Contains(r.stdout, "shop upgraded: revision 2") ||
+		strings.Index(r.stdout, "+  replicas: 3") > strings.Index(r.stdout, "shop upgraded") {
+		t.Fatalf("upgrade --diff:\n%s", r.stdout)
+	}
+	all := mustSherpack(t, "diff", "drift", "shop", "-n", ns, "--all-fields")
+	if !strings.Contains(all.stdout, "progressDeadlineSeconds") {
+		t.Fatalf("--all-fields must show the fields the server defaulted too:\n%s", all.stdout)
+	}
+	ext := runCmd(t, testenv.PluginBinary(), []string{"KUBECONFIG=" + testenv.Kubeconfig(), "KUBECTL_EXTERNAL_DIFF=echo"},
+		"diff", "upgrade", "shop", webapp, "-n", ns, "--set", "replicas=4")
+	if ext.code != 0 || !strings.Contains(ext.stdout, "sherpack-diff-from") || !strings.Contains(ext.stdout, "sherpack-diff-to") {
+		t.Fatalf("KUBECTL_EXTERNAL_DIFF: exit %d\n%s%s", ext.code, ext.stdout, ext.stderr)
+	}
+	ctx := mustSherpack(t, "diff", "upgrade", "shop", webapp, "-n", ns, "--set", "replicas=4", "--context", "0")
+	if strings.Contains(ctx.stdout, "revisionHistoryLimit") {
+		t.Fatalf("--context 0 still shows context lines:\n%s", ctx.stdout)
+	}
+}
