@@ -211,7 +211,8 @@ func (o *TemplateOptions) serverValidate(ctx context.Context, objs []*manifest.O
 		}
 		cp := obj.DeepCopy()
 		if _, err := c.Apply(ctx, cp, o.Namespace, apply.ApplyOptions{DryRun: true, Force: true}); err != nil {
-			problems = append(problems, fmt.Sprintf("%s (%s): %v", obj.Key(), obj.Source, err))
+			k := (&manifest.Object{Unstructured: cp}).Key() // with the namespace it would get
+			problems = append(problems, fmt.Sprintf("%s (%s): %v", k, obj.Source, err))
 		}
 	}
 	if len(problems) > 0 {
