@@ -10,6 +10,8 @@ import (
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 	"k8s.io/client-go/rest"
 	"k8s.io/kubectl/pkg/util/templates"
+
+	"github.com/sherpack/kubectl-sherpack/pkg/retry"
 )
 
 func sprintf(format string, args ...any) string { return fmt.Sprintf(format, args...) }
@@ -84,5 +86,6 @@ func (g *Globals) RESTConfig() (*rest.Config, error) {
 		return nil, err
 	}
 	cfg.QPS, cfg.Burst = g.QPS, g.Burst
+	cfg.Wrap(retry.Wrap) // busy or flaky API servers: retry what is safe to retry
 	return cfg, nil
 }
