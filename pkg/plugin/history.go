@@ -51,11 +51,7 @@ func (o *HistoryOptions) Run(ctx context.Context, name string) error {
 	if ctx == nil {
 		ctx = context.Background()
 	}
-	ns, err := o.Globals.Namespace()
-	if err != nil {
-		return err
-	}
-	store, err := o.Globals.Store()
+	ns, store, err := o.Globals.NamespaceAndStore()
 	if err != nil {
 		return err
 	}

@@ -61,3 +61,16 @@ func (g *Globals) Namespace() (string, error) {
 	}
 	return ns, nil
 }
+
+// NamespaceAndStore is what every read command starts with.
+func (g *Globals) NamespaceAndStore() (string, *releases.Store, error) {
+	ns, err := g.Namespace()
+	if err != nil {
+		return "", nil, err
+	}
+	store, err := g.Store()
+	if err != nil {
+		return "", nil, err
+	}
+	return ns, store, nil
+}
