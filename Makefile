@@ -54,3 +54,6 @@ install: build ## copy kubectl-sherpack to $(PREFIX)/bin (default ~/.local/bin),
 
 clean:
 	rm -rf $(OUT)/bin $(OUT)/cluster dist
+
+soak: tools build ## fault tests through a misbehaving proxy (loopback only, bounded in time and count)
+	GOTESTFLAGS='-tags soak -run Soak -v' ./hack/test.sh

@@ -1,6 +1,7 @@
 package releases
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"crypto/sha256"
@@ -193,7 +194,19 @@ func (d *kubeDriver) Create(ctx context.Context, r *Release) error {
 	obj := &object{Name: key, Namespace: ns, Labels: d.labels(r), Annotations: metaAnnotations(r), Data: data}
 	obj.Annotations[annPayload] = kind
 	obj.Annotations[annCompression] = string(d.opts.Compression)
-	rv, err := d.objects.Create(ctx, obj)
+	var rv string
+	err = retryWrite(ctx, func() error {
+		var e error
+		rv, e = d.objects.Create(ctx, obj)
+		return e
+	}, apierrors.IsAlreadyExists, func() bool {
+		cur, e := d.objects.Get(ctx, ns, key)
+		if e != nil || !sameData(cur.Data, obj.Data) {
+			return false
+		}
+		rv = cur.ResourceVersion
+		return true
+	})
 	if err != nil {
 		if idx != nil {
 			_ = d.deleteChunks(context.WithoutCancel(ctx), r.Namespace, r.Name, r.Revision, "")
@@ -224,7 +237,19 @@ func (d *kubeDriver) Update(ctx context.Context, r *Release) error {
 	obj := &object{Name: key, Namespace: ns, Labels: d.labels(r), Annotations: metaAnnotations(r), Data: data, ResourceVersion: r.storageVersion}
 	obj.Annotations[annPayload] = kind
 	obj.Annotations[annCompression] = string(d.opts.Compression)
-	rv, err := d.objects.Update(ctx, obj)
+	var rv string
+	err = retryWrite(ctx, func() error {
+		var e error
+		rv, e = d.objects.Update(ctx, obj)
+		return e
+	}, apierrors.IsConflict, func() bool {
+		cur, e := d.objects.Get(ctx, ns, key)
+		if e != nil || !sameData(cur.Data, obj.Data) || cur.Labels[labelStatus] != obj.Labels[labelStatus] {
+			return false
+		}
+		rv = cur.ResourceVersion
+		return true
+	})
 	if err != nil {
 		if idx != nil {
 			_ = d.deleteChunks(context.WithoutCancel(ctx), r.Namespace, r.Name, r.Revision, idx.Gen)
@@ -265,7 +290,11 @@ func (d *kubeDriver) writeChunks(ctx context.Context, ns string, r *Release, idx
 			obj := &object{Name: chunkName(d.key(r.Namespace, r.Name, r.Revision), idx.Gen, i), Namespace: ns,
 				Labels: d.chunkLabels(r, idx.Gen),
 				Data:   map[string][]byte{"chunk": c}}
-			if _, err := d.objects.Create(ctx, obj); err != nil {
+			err := retryWrite(ctx, func() error { _, e := d.objects.Create(ctx, obj); return e }, apierrors.IsAlreadyExists, func() bool {
+				cur, e := d.objects.Get(ctx, ns, obj.Name)
+				return e == nil && sameData(cur.Data, obj.Data)
+			})
+			if err != nil {
 				errs[i] = fmt.Errorf("store chunk %s: %w", d.where(ns, obj.Name), err)
 			}
 		}()
@@ -456,7 +485,8 @@ const labelReleaseNamespace = "sherpack.io/release-namespace"
 
 func (d *kubeDriver) Delete(ctx context.Context, namespace, name string, revision int) error {
 	ns, key := d.ns(namespace), d.key(namespace, name, revision)
-	if err := d.objects.Delete(ctx, ns, key); err != nil && !apierrors.IsNotFound(err) {
+	err := retryWrite(ctx, func() error { return d.objects.Delete(ctx, ns, key) }, apierrors.IsNotFound, func() bool { return true })
+	if err != nil && !apierrors.IsNotFound(err) {
 		return fmt.Errorf("delete %s: %w", d.where(ns, key), err)
 	}
 	return d.deleteChunks(ctx, namespace, name, revision, "")
@@ -479,3 +509,15 @@ func truncate(s string, n int) string {
 
 // nowUTC is the clock, replaceable in tests.
 var nowUTC = func() time.Time { return time.Now().UTC() }
+
+func sameData(a, b map[string][]byte) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for k, v := range a {
+		if !bytes.Equal(v, b[k]) {
+			return false
+		}
+	}
+	return true
+}

@@ -52,7 +52,8 @@ func acquireLease(ctx context.Context, cs kubernetes.Interface, ns, leaseName, r
 				Spec: coordinationv1.LeaseSpec{HolderIdentity: &h.ID, LeaseDurationSeconds: &secs, AcquireTime: &now, RenewTime: &now},
 			}
 			created, err := leases.Create(ctx, l, metav1.CreateOptions{})
-			if apierrors.IsAlreadyExists(err) {
+			if apierrors.IsAlreadyExists(err) || transient(err) {
+				pause(ctx, attempt)
 				continue
 			}
 			if err != nil {
@@ -60,10 +61,18 @@ func acquireLease(ctx context.Context, cs kubernetes.Interface, ns, leaseName, r
 			}
 			return &leaseLock{cs: cs, lease: created, holder: h}, nil
 		}
+		if transient(err) {
+			pause(ctx, attempt)
+			continue
+		}
 		if err != nil {
 			return nil, fmt.Errorf("read lock Lease %s/%s: %w", ns, leaseName, err)
 		}
 		prev, held, renewed, expires := leaseState(cur)
+		if held && prev.ID == h.ID {
+			// Our own earlier attempt landed although its answer was lost.
+			return &leaseLock{cs: cs, lease: cur, holder: h}, nil
+		}
 		if held && nowUTC().Before(expires) {
 			return nil, &LockedError{Namespace: relNS, Name: relName, Holder: prev, RenewedAt: renewed, Expires: expires}
 		}
@@ -78,8 +87,9 @@ func acquireLease(ctx context.Context, cs kubernetes.Interface, ns, leaseName, r
 		}
 		next.Spec = coordinationv1.LeaseSpec{HolderIdentity: &h.ID, LeaseDurationSeconds: &secs, AcquireTime: &now, RenewTime: &now, LeaseTransitions: &trans}
 		updated, err := leases.Update(ctx, next, metav1.UpdateOptions{})
-		if apierrors.IsConflict(err) {
-			continue // someone else moved first: look again
+		if apierrors.IsConflict(err) || transient(err) {
+			pause(ctx, attempt)
+			continue // someone else moved first, or the answer was lost: look again
 		}
 		if err != nil {
 			return nil, fmt.Errorf("take lock Lease %s/%s: %w", ns, leaseName, err)
@@ -145,10 +155,25 @@ func (l *leaseLock) Renew(ctx context.Context) error {
 
 func (l *leaseLock) Release(ctx context.Context) error {
 	uid, rv := l.lease.UID, l.lease.ResourceVersion
-	err := l.cs.CoordinationV1().Leases(l.lease.Namespace).Delete(ctx, l.lease.Name,
-		metav1.DeleteOptions{Preconditions: &metav1.Preconditions{UID: &uid, ResourceVersion: &rv}})
+	var err error
+	for attempt := 0; attempt < writeRetries; attempt++ {
+		err = l.cs.CoordinationV1().Leases(l.lease.Namespace).Delete(ctx, l.lease.Name,
+			metav1.DeleteOptions{Preconditions: &metav1.Preconditions{UID: &uid, ResourceVersion: &rv}})
+		if !transient(err) {
+			break
+		}
+		pause(ctx, attempt)
+	}
 	if err == nil || apierrors.IsNotFound(err) || apierrors.IsConflict(err) {
 		return nil // gone, or already someone else's
 	}
 	return fmt.Errorf("release lock Lease %s/%s: %w", l.lease.Namespace, l.lease.Name, err)
+}
+
+// pause waits a little longer at each attempt (or until ctx ends).
+func pause(ctx context.Context, attempt int) {
+	select {
+	case <-ctx.Done():
+	case <-time.After(time.Duration(50<<min(attempt, 5)) * time.Millisecond):
+	}
 }

@@ -1,7 +1,8 @@
 // Package retry is an HTTP round tripper that retries what is safe to retry against a busy or
 // flaky API server: idempotent requests (GET, HEAD, PATCH with server-side apply, DELETE)
-// answered 429, 502, 503 or 504, and creates and updates answered 429 (refused before the server
-// acted), with Retry-After honoured and jittered exponential backoff otherwise. A 409 Conflict is
+// answered 429, 502, 503 or 504 or whose connection was cut (reads also on 500), and creates and
+// updates answered 429 (refused before the server acted), with Retry-After honoured and jittered
+// exponential backoff otherwise. A 409 Conflict is
 // never retried: it means someone else changed the object.
 package retry
 
@@ -72,8 +73,23 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 			}
 		}
 		resp, err := t.Next.RoundTrip(r)
-		if err != nil || attempt >= attempts || !retryableStatus(resp.StatusCode) {
-			return resp, err
+		if err != nil {
+			// A cut connection: an idempotent request is simply sent again.
+			if attempt >= attempts || !idempotent(req.Method) || req.Context().Err() != nil {
+				return resp, err
+			}
+			select {
+			case <-req.Context().Done():
+				return nil, req.Context().Err()
+			case <-time.After(backoff(base, maxWait, attempt)):
+			}
+			continue
+		}
+		if attempt >= attempts {
+			return resp, nil
+		}
+		if !retryableStatus(resp.StatusCode) && !(resp.StatusCode == http.StatusInternalServerError && idempotent(req.Method) && req.Method != http.MethodPatch) {
+			return resp, nil
 		}
 		if !idempotent(req.Method) && resp.StatusCode != http.StatusTooManyRequests {
 			// A gateway error on a create or update may come after the server acted: retrying

@@ -40,7 +40,7 @@ func TestRetriesBusyAnswersThenSucceeds(t *testing.T) {
 
 func TestNeverRetriesConflictsOrServerErrors(t *testing.T) {
 	t.Parallel()
-	for _, code := range []int{http.StatusConflict, http.StatusInternalServerError, http.StatusNotFound} {
+	for _, code := range []int{http.StatusConflict, http.StatusNotFound, http.StatusForbidden} {
 		var calls atomic.Int32
 		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			calls.Add(1)
@@ -82,5 +82,54 @@ func TestCreatesAreRetriedOnlyWhenRefused(t *testing.T) {
 	resp, err := c.Post(srv.URL, "application/json", strings.NewReader("{}"))
 	if err != nil || resp.StatusCode != 502 || calls.Load() != 1 {
 		t.Fatalf("POST on 502: %v, status %d, %d calls (want 1)", err, resp.StatusCode, calls.Load())
+	}
+}
+
+func TestInternalErrorsRetriedOnlyForReads(t *testing.T) {
+	t.Parallel()
+	for _, method := range []string{http.MethodGet, http.MethodPatch} {
+		var calls atomic.Int32
+		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if calls.Add(1) == 1 {
+				w.WriteHeader(http.StatusInternalServerError)
+			}
+		}))
+		c := &http.Client{Transport: &Transport{Next: http.DefaultTransport, Base: time.Millisecond}}
+		req, _ := http.NewRequest(method, srv.URL, nil)
+		resp, err := c.Do(req)
+		srv.Close()
+		want := int32(2) // a read is tried again
+		if method == http.MethodPatch {
+			want = 1 // a 500 on apply is an answer (a webhook failed, say), not a lost request
+		}
+		if err != nil || calls.Load() != want {
+			t.Fatalf("%s: %v, status %v, %d calls (want %d)", method, err, resp.StatusCode, calls.Load(), want)
+		}
+	}
+}
+
+func TestCutConnectionsRetriedForIdempotentRequests(t *testing.T) {
+	t.Parallel()
+	var calls atomic.Int32
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if calls.Add(1) == 1 {
+			c, _, _ := w.(http.Hijacker).Hijack()
+			c.Close() // cut before answering
+			return
+		}
+		w.WriteHeader(http.StatusOK)
+	}))
+	defer srv.Close()
+	tr := &http.Transport{DisableKeepAlives: true}
+	c := &http.Client{Transport: &Transport{Next: tr, Base: time.Millisecond}}
+	req, _ := http.NewRequest(http.MethodPatch, srv.URL, strings.NewReader("a: 1"))
+	resp, err := c.Do(req)
+	if err != nil || resp.StatusCode != 200 || calls.Load() != 2 {
+		t.Fatalf("PATCH after a cut: %v, %d calls", err, calls.Load())
+	}
+	calls.Store(0)
+	post, _ := http.NewRequest(http.MethodPost, srv.URL, strings.NewReader("{}"))
+	if _, err := c.Do(post); err == nil || calls.Load() != 1 {
+		t.Fatalf("a POST whose connection was cut must not be sent again: %v, %d calls", err, calls.Load())
 	}
 }

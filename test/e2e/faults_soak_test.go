@@ -1,0 +1,68 @@
+//go:build soak
+
+package e2e
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/sherpack/kubectl-sherpack/internal/faultproxy"
+	"github.com/sherpack/kubectl-sherpack/internal/testenv"
+	"github.com/sherpack/kubectl-sherpack/pkg/releases"
+)
+
+// The lifecycle of the web app through a proxy that answers 5% of requests 5xx, 3% 429 and
+// resets 2% of connections after the server acted. Every command must succeed or fail cleanly:
+// afterwards no revision is left pending and the lock is free.
+func TestSoakLifecycleUnderFaults(t *testing.T) {
+	cfg := testenv.RESTConfig(t)
+	p, err := faultproxy.Start(cfg.Host)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	p.Set(faultproxy.Faults{Error5xx: 0.05, TooMany: 0.03, Reset: 0.02})
+	kc := filepath.Join(t.TempDir(), "kubeconfig")
+	os.WriteFile(kc, []byte(fmt.Sprintf(`apiVersion: v1
+kind: Config
+clusters: [{name: p, cluster: {server: %q, insecure-skip-tls-verify: true}}]
+users: [{name: admin, user: {token: %q}}]
+contexts: [{name: p, context: {cluster: p, user: admin}}]
+current-context: p
+`, p.URL, cfg.BearerToken)), 0o600)
+	ns := testenv.Namespace(t)
+	store := secretsStore(t)
+	ok, failed := 0, 0
+	steps := [][]string{
+		{"install", "shop", webapp}, {"upgrade", "shop", webapp, "--set", "replicas=3"}, {"upgrade", "shop", webapp, "--set", "replicas=1"},
+		{"rollback", "shop"}, {"upgrade", "shop", webapp, "--install"}, {"uninstall", "shop"},
+	}
+	for round := 0; round < 3; round++ {
+		for _, step := range steps {
+			r := runCmd(t, testenv.PluginBinary(), []string{"KUBECONFIG=" + kc}, append(step, "-n", ns, "--timeout", "60s")...)
+			if r.code == 0 {
+				ok++
+			} else {
+				failed++
+				t.Logf("%v failed (allowed under faults): %s", step, strings.TrimSpace(r.stderr))
+			}
+			// Clean: nothing pending, the lock free.
+			if latest, err := store.Latest(context.Background(), ns, "shop"); err == nil && latest.State.IsPending() {
+				t.Fatalf("after %v: revision %d left %s", step, latest.Revision, latest.State)
+			} else if err != nil && !releases.IsNotFound(err) {
+				t.Fatal(err)
+			}
+			op, err := store.Begin(context.Background(), ns, "shop", "check")
+			if err != nil {
+				t.Fatalf("after %v the lock is not free: %v", step, err)
+			}
+			_ = op.End(context.Background())
+		}
+	}
+	t.Logf("%d commands succeeded, %d failed cleanly; injected %d 5xx, %d 429, %d resets, forwarded %d",
+		ok, failed, p.Injected5xx.Load(), p.Injected429.Load(), p.InjectedResets.Load(), p.Forwarded.Load())
+}
