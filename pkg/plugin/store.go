@@ -2,7 +2,6 @@ package plugin
 
 import (
 	"fmt"
-	"time"
 
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/metadata"
@@ -49,7 +48,7 @@ func (g *Globals) Store() (*releases.Store, error) {
 		return nil, Usagef("--storage %q: must be secrets, configmaps, file or memory (or set SHERPACK_STORAGE)", g.Storage.Driver)
 	}
 	s := releases.NewStore(d)
-	s.LockTTL = 30 * time.Second
+	s.LockTTL = g.Storage.LockTTL
 	return s, nil
 }
 
