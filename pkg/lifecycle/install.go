@@ -60,6 +60,7 @@ func (c *Client) Install(ctx context.Context, o InstallOptions) (*Outcome, error
 	}
 	defer op.End(context.WithoutCancel(ctx))
 	revision := 1
+	var leftovers []*manifest.Object
 	latest, err := c.Store.Latest(op.Context(), o.Namespace, o.Name)
 	switch {
 	case releases.IsNotFound(err):
@@ -69,8 +70,14 @@ func (c *Client) Install(ctx context.Context, o InstallOptions) (*Outcome, error
 		return nil, &ExistsError{Name: o.Name, Namespace: o.Namespace, Revision: latest.Revision, State: latest.State}
 	default: // failed or uninstalled: replaced by a new revision
 		revision = latest.Revision + 1
+		if latest.State == releases.StateFailed {
+			// What the failed attempt applied and this one no longer has goes away.
+			if leftovers, err = decodeManifest(latest); err != nil {
+				return nil, err
+			}
+		}
 	}
-	return c.installRevision(ctx, op, o, revision, start)
+	return c.installRevision(ctx, op, o, revision, start, leftovers)
 }
 
 // ExistsError: install of a release that is already deployed.
@@ -87,7 +94,7 @@ func (e *ExistsError) Error() string {
 // ExitCode is 3: the input names a release that exists.
 func (e *ExistsError) ExitCode() int { return 3 }
 
-func (c *Client) installRevision(ctx context.Context, op *releases.Operation, o InstallOptions, revision int, start time.Time) (*Outcome, error) {
+func (c *Client) installRevision(ctx context.Context, op *releases.Operation, o InstallOptions, revision int, start time.Time, leftovers []*manifest.Object) (*Outcome, error) {
 	rendered, err := o.Render(render.ReleaseInfo{Name: o.Name, Namespace: o.Namespace, Revision: revision, IsInstall: true}, nil)
 	if err != nil {
 		return nil, err
@@ -99,7 +106,7 @@ func (c *Client) installRevision(ctx context.Context, op *releases.Operation, o 
 	dctx, cancel := withDeadline(op, o.timeout())
 	defer cancel()
 	d := &deployment{c: c, name: o.Name, ns: o.Namespace, opts: o.CommonOptions, objects: objects, hooks: rendered.Hooks,
-		pre: "pre-install", post: "post-install"}
+		prune: leftovers, pre: "pre-install", post: "post-install"}
 	derr := d.run(dctx)
 	rel.Manifest = encodeManifest(objects)
 	rel.Applied = d.applied

@@ -85,13 +85,13 @@ func (c *Client) Upgrade(ctx context.Context, o UpgradeOptions) (*Outcome, error
 		if !o.Install {
 			return nil, err
 		}
-		return c.installRevision(ctx, op, InstallOptions{CommonOptions: o.CommonOptions, Name: o.Name, Namespace: o.Namespace, Render: o.Render}, 1, start)
+		return c.installRevision(ctx, op, InstallOptions{CommonOptions: o.CommonOptions, Name: o.Name, Namespace: o.Namespace, Render: o.Render}, 1, start, nil)
 	}
 	if err != nil {
 		return nil, err
 	}
 	if latest.State == releases.StateUninstalled && o.Install {
-		return c.installRevision(ctx, op, InstallOptions{CommonOptions: o.CommonOptions, Name: o.Name, Namespace: o.Namespace, Render: o.Render}, latest.Revision+1, start)
+		return c.installRevision(ctx, op, InstallOptions{CommonOptions: o.CommonOptions, Name: o.Name, Namespace: o.Namespace, Render: o.Render}, latest.Revision+1, start, nil)
 	}
 	lastDeployed, _ := c.Store.LastDeployed(op.Context(), o.Namespace, o.Name)
 	base := lastDeployed

@@ -105,7 +105,7 @@ func printStatus(w io.Writer, r *releases.Release, res []lifecycle.ResourceStatu
 		pk += " (app " + r.Pack.AppVersion + ")"
 	}
 	fmt.Fprintf(w, "PACK: %s\n", pk)
-	fmt.Fprintf(w, "LAST DEPLOYED: %s (%s ago)\n", r.UpdatedAt.Local().Format("2006-01-02 15:04:05"), printers.Age(r.UpdatedAt))
+	fmt.Fprintf(w, "UPDATED: %s (%s ago)\n", r.UpdatedAt.Local().Format("2006-01-02 15:04:05"), printers.Age(r.UpdatedAt))
 	if r.State == releases.StateFailed && r.Reason != "" {
 		fmt.Fprintf(w, "REASON: %s\n", r.Reason)
 	}

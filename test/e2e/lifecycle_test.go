@@ -410,3 +410,36 @@ func TestListAndPrinters(t *testing.T) {
 	expectExit(t, 3, "--status", "list", "--status", "dancing")
 	expectExit(t, 3, "--output", "list", "-o", "bogus")
 }
+
+// Installing over a failed install removes what the failed attempt applied and the new one lacks.
+func TestReinstallOverFailedInstallPrunesLeftovers(t *testing.T) {
+	t.Parallel()
+	ns := testenv.Namespace(t)
+	cs := testenv.Clientset(t)
+	bad := writeFiles(t, map[string]string{"a.yaml": `apiVersion: v1
+kind: ConfigMap
+metadata: {name: from-first-try}
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: app, annotations: {sherpack.io/sync-wave: "1"}}
+spec:
+  selector: {matchLabels: {app: app}}
+  template:
+    metadata: {labels: {app: app, sherpack.test/never-ready: "true"}}
+    spec: {containers: [{name: c, image: example.local/x:1}]}
+`})
+	expectExit(t, 1, "not ready within", "install", "app", "-f", bad, "-n", ns, "--timeout", "3s")
+	good := writeFiles(t, map[string]string{"a.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: second-try}\n"})
+	mustSherpack(t, "install", "app", "-f", good, "-n", ns)
+	ctx := context.Background()
+	if _, err := cs.CoreV1().ConfigMaps(ns).Get(ctx, "from-first-try", metav1.GetOptions{}); !apierrors.IsNotFound(err) {
+		t.Fatalf("a leftover of the failed install survived: %v", err)
+	}
+	if _, err := cs.AppsV1().Deployments(ns).Get(ctx, "app", metav1.GetOptions{}); !apierrors.IsNotFound(err) {
+		t.Fatalf("the failed install's Deployment survived: %v", err)
+	}
+	if h := history(t, ns, "app"); h != "1:failed 2:deployed" {
+		t.Fatalf("history: %s", h)
+	}
+}
