@@ -180,6 +180,13 @@ func (d *deployment) skipUnchanged(objs []*manifest.Object, wave *int) []*manife
 	return send
 }
 
+// record writes what the deployment did into its revision: objects, where it left them, hooks.
+func (d *deployment) record(rel *releases.Release, previousHooks []releases.Hook) {
+	rel.Manifest = encodeManifest(d.objects)
+	rel.Applied = d.applied
+	rel.Hooks = hookRecords(d.hooks, d.outcomes, previousHooks)
+}
+
 // setPrevious gives the deployment what the last deployed revision applied.
 func (d *deployment) setPrevious(r *releases.Release) {
 	if r == nil || len(r.Applied) == 0 {

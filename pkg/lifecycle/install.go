@@ -108,9 +108,7 @@ func (c *Client) installRevision(ctx context.Context, op *releases.Operation, o 
 	d := &deployment{c: c, name: o.Name, ns: o.Namespace, opts: o.CommonOptions, objects: objects, hooks: rendered.Hooks,
 		prune: leftovers, pre: "pre-install", post: "post-install"}
 	derr := d.run(dctx)
-	rel.Manifest = encodeManifest(objects)
-	rel.Applied = d.applied
-	rel.Hooks = hookRecords(rendered.Hooks, d.outcomes, nil)
+	d.record(rel, nil)
 	if derr != nil {
 		derr = describeTimeout(dctx, derr, o.timeout())
 		var undone string

@@ -101,8 +101,7 @@ func (c *Client) rollbackLocked(ctx context.Context, op *releases.Operation, o R
 		prune: prune, pre: "pre-rollback", post: "post-rollback"}
 	d.setPrevious(lastDeployed)
 	derr := d.run(dctx)
-	rel.Hooks = hookRecords(hooksObjs, d.outcomes, target.Hooks)
-	rel.Applied = d.applied
+	d.record(rel, target.Hooks)
 	if derr != nil {
 		derr = describeTimeout(dctx, derr, o.timeout())
 		if err := c.finish(ctx, rel, derr); err != nil {
@@ -110,7 +109,6 @@ func (c *Client) rollbackLocked(ctx context.Context, op *releases.Operation, o R
 		}
 		return &Outcome{Release: rel, Stats: d.stats}, &OperationError{Op: "rollback", Release: o.Name, Revision: rel.Revision, Err: derr}
 	}
-	rel.Manifest = encodeManifest(objects)
 	if err := c.finish(ctx, rel, nil); err != nil {
 		return nil, err
 	}

@@ -118,9 +118,7 @@ func (c *Client) Upgrade(ctx context.Context, o UpgradeOptions) (*Outcome, error
 		prune: prune, pre: "pre-upgrade", post: "post-upgrade"}
 	d.setPrevious(lastDeployed)
 	derr := d.run(dctx)
-	rel.Manifest = encodeManifest(objects)
-	rel.Applied = d.applied
-	rel.Hooks = hookRecords(rendered.Hooks, d.outcomes, nil)
+	d.record(rel, nil)
 	if derr == nil {
 		if rel.Description == "" {
 			rel.Description = "Upgrade complete"

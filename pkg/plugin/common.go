@@ -40,18 +40,11 @@ func (g *Globals) Lifecycle() (*lifecycle.Client, error) {
 	return &lifecycle.Client{Store: store, Apply: ac, Typed: typed, Config: cfg}, nil
 }
 
-// OperationFlags are the flags of install, upgrade and rollback.
+// OperationFlags are the flags of install, upgrade and rollback: the lifecycle's common options,
+// bound to flags, and how to show progress.
 type OperationFlags struct {
-	Wait           bool
-	Timeout        time.Duration
-	Atomic         bool
-	NoHooks        bool
-	ForceConflicts bool
-	TakeOwnership  bool
-	DryRun         string
-	Description    string
-	HistoryMax     int
-	Progress       string
+	lifecycle.CommonOptions
+	Progress string
 }
 
 // AddFlags registers them; withDryRun adds --dry-run.
@@ -92,13 +85,12 @@ func (f *OperationFlags) Validate() error {
 }
 
 func (f *OperationFlags) common(createNS bool) lifecycle.CommonOptions {
-	dry := f.DryRun
-	if dry == "" {
-		dry = lifecycle.DryRunNone
+	o := f.CommonOptions
+	if o.DryRun == "" {
+		o.DryRun = lifecycle.DryRunNone
 	}
-	return lifecycle.CommonOptions{Wait: f.Wait, Timeout: f.Timeout, Atomic: f.Atomic, NoHooks: f.NoHooks,
-		ForceConflicts: f.ForceConflicts, TakeOwnership: f.TakeOwnership, DryRun: dry, Description: f.Description,
-		HistoryMax: f.HistoryMax, CreateNamespace: createNS}
+	o.CreateNamespace = createNS
+	return o
 }
 
 // observer picks the progress reporter for --progress.
