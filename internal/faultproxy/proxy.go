@@ -1,17 +1,27 @@
 // Package faultproxy is an HTTP proxy for tests that sits between the plugin and the local API
 // server and misbehaves on purpose: a share of requests answered 500/503/429 (with Retry-After),
-// added latency, connections reset mid-response, watch streams cut, and "down for a while".
+// added latency, connections reset after the server acted, watch streams cut, "down for N
+// seconds" (the port refuses connections, as a restarting API server's does), and requests held
+// at a chosen point so that a test can kill the client exactly there.
 // It listens on loopback only, with TLS (clients do not send bearer tokens over plain HTTP).
 package faultproxy
 
 import (
+	"bytes"
 	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
 	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"errors"
 	"io"
-	"math/rand/v2"
+	"log"
+	"math/big"
+	mrand "math/rand/v2"
 	"net"
 	"net/http"
-	"net/http/httptest"
 	"net/http/httputil"
 	"net/url"
 	"strconv"
@@ -32,14 +42,20 @@ type Faults struct {
 
 // Proxy forwards to an API server, injecting faults.
 type Proxy struct {
-	URL    string // https://127.0.0.1:port (self-signed: use insecure-skip-tls-verify)
-	srv    *httptest.Server
+	URL  string // https://127.0.0.1:port (self-signed: use insecure-skip-tls-verify)
+	addr string
+	srv  *http.Server
+	tls  *tls.Config
+
 	mu     sync.Mutex
+	ln     net.Listener
+	conns  map[net.Conn]bool
 	faults Faults
-	downTo time.Time
-	rng    *rand.Rand
+	rng    *mrand.Rand
+	holds  []*Held
+
 	// Counts of what was injected.
-	Injected5xx, Injected429, InjectedResets, Forwarded atomic.Int64
+	Injected5xx, Injected429, InjectedResets, WatchCuts, Forwarded atomic.Int64
 }
 
 // Start listens on a free loopback port and forwards to target (the API server, TLS not
@@ -49,38 +65,150 @@ func Start(target string) (*Proxy, error) {
 	if err != nil {
 		return nil, err
 	}
+	cert, err := selfSigned()
+	if err != nil {
+		return nil, err
+	}
 	rp := httputil.NewSingleHostReverseProxy(u)
 	rp.Transport = &http.Transport{TLSClientConfig: &tls.Config{InsecureSkipVerify: true}} //nolint:gosec // loopback test cluster
 	rp.FlushInterval = -1                                                                  // stream watches
-	p := &Proxy{rng: rand.New(rand.NewPCG(1, 2))}
-	p.srv = httptest.NewUnstartedServer(p.handler(rp))
-	p.srv.StartTLS()
-	p.URL = p.srv.URL
+	rp.ErrorLog = log.New(io.Discard, "", 0) // cut and held requests are the point, not news
+	p := &Proxy{rng: mrand.New(mrand.NewPCG(1, 2)), conns: map[net.Conn]bool{},
+		tls: &tls.Config{Certificates: []tls.Certificate{cert}, NextProtos: []string{"http/1.1"}}}
+	p.srv = &http.Server{Handler: p.handler(rp), ConnState: p.track, ReadHeaderTimeout: 10 * time.Second, ErrorLog: log.New(io.Discard, "", 0)}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return nil, err
+	}
+	p.addr = ln.Addr().String()
+	p.URL = "https://" + p.addr
+	p.serve(ln)
 	return p, nil
+}
+
+func (p *Proxy) serve(ln net.Listener) {
+	p.mu.Lock()
+	p.ln = ln
+	p.mu.Unlock()
+	go func() { _ = p.srv.Serve(tls.NewListener(ln, p.tls)) }()
+}
+
+func (p *Proxy) track(c net.Conn, s http.ConnState) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	switch s {
+	case http.StateNew:
+		p.conns[c] = true
+	case http.StateClosed, http.StateHijacked:
+		delete(p.conns, c)
+	}
 }
 
 // Set changes the faults.
 func (p *Proxy) Set(f Faults) { p.mu.Lock(); p.faults = f; p.mu.Unlock() }
 
-// Down makes the proxy refuse every request for d.
-func (p *Proxy) Down(d time.Duration) { p.mu.Lock(); p.downTo = time.Now().Add(d); p.mu.Unlock() }
+// Down stops the proxy for d as a restarting API server stops: open connections are reset and
+// new ones refused; then it listens again on the same port. It returns at once.
+func (p *Proxy) Down(d time.Duration) {
+	p.mu.Lock()
+	ln := p.ln
+	p.ln = nil
+	conns := make([]net.Conn, 0, len(p.conns))
+	for c := range p.conns {
+		conns = append(conns, c)
+	}
+	p.mu.Unlock()
+	if ln == nil {
+		return // already down
+	}
+	_ = ln.Close()
+	for _, c := range conns {
+		reset(c)
+	}
+	time.AfterFunc(d, func() {
+		for {
+			ln, err := net.Listen("tcp", p.addr)
+			if err == nil {
+				p.serve(ln)
+				return
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+	})
+}
+
+// IsDown tells whether the proxy refuses connections now.
+func (p *Proxy) IsDown() bool { p.mu.Lock(); defer p.mu.Unlock(); return p.ln == nil }
 
 // Close stops the proxy.
-func (p *Proxy) Close() { p.srv.CloseClientConnections(); p.srv.Close() }
+func (p *Proxy) Close() {
+	_ = p.srv.Close()
+}
 
-func (p *Proxy) roll() (f Faults, r float64, down bool) {
+// Held is a request stopped on its way to the API server.
+type Held struct {
+	match   func(r *http.Request, body []byte) bool
+	arrived chan struct{}
+	release chan struct{}
+	once    sync.Once
+	Request string // "METHOD path" of the request held
+}
+
+// Arrived is closed when a matching request arrives (and is held).
+func (h *Held) Arrived() <-chan struct{} { return h.arrived }
+
+// Release lets the held request go on to the API server (if its client is still there).
+func (h *Held) Release() { h.once.Do(func() { close(h.release) }) }
+
+// Hold stops the first request for which match is true (given the request and its body) until
+// Release is called.
+func (p *Proxy) Hold(match func(r *http.Request, body []byte) bool) *Held {
+	h := &Held{match: match, arrived: make(chan struct{}), release: make(chan struct{})}
+	p.mu.Lock()
+	p.holds = append(p.holds, h)
+	p.mu.Unlock()
+	return h
+}
+
+// hold returns the pending hold that matches r, removing it.
+func (p *Proxy) hold(r *http.Request) *Held {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	return p.faults, p.rng.Float64(), time.Now().Before(p.downTo)
+	if len(p.holds) == 0 {
+		return nil
+	}
+	var body []byte
+	if r.Body != nil {
+		body, _ = io.ReadAll(r.Body)
+		r.Body = io.NopCloser(bytes.NewReader(body))
+	}
+	for i, h := range p.holds {
+		if h.match(r, body) {
+			p.holds = append(p.holds[:i], p.holds[i+1:]...)
+			h.Request = r.Method + " " + r.URL.Path
+			return h
+		}
+	}
+	return nil
+}
+
+func (p *Proxy) roll() (f Faults, r float64) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.faults, p.rng.Float64()
 }
 
 func (p *Proxy) handler(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		f, x, down := p.roll()
-		if down {
-			hijackAndClose(w)
-			return
+		if h := p.hold(r); h != nil {
+			close(h.arrived)
+			select {
+			case <-h.release:
+			case <-r.Context().Done():
+				return // the client is gone: the request never reaches the server
+			}
 		}
+		f, x := p.roll()
 		if f.Latency > 0 {
 			time.Sleep(f.Latency)
 		}
@@ -104,7 +232,7 @@ func (p *Proxy) handler(next http.Handler) http.Handler {
 			// The server acts on the request; the client never hears the answer.
 			rec := &discard{header: http.Header{}}
 			next.ServeHTTP(rec, r)
-			hijackAndClose(w)
+			hijackAndReset(w)
 			return
 		}
 		p.Forwarded.Add(1)
@@ -112,22 +240,35 @@ func (p *Proxy) handler(next http.Handler) http.Handler {
 			ctx, cancel := context.WithTimeout(r.Context(), f.CutWatchAt)
 			defer cancel()
 			r = r.WithContext(ctx)
+			next.ServeHTTP(w, r)
+			if errors.Is(ctx.Err(), context.DeadlineExceeded) {
+				p.WatchCuts.Add(1)
+			}
+			return
 		}
 		next.ServeHTTP(w, r)
 	})
 }
 
-func hijackAndClose(w http.ResponseWriter) {
+func hijackAndReset(w http.ResponseWriter) {
 	if hj, ok := w.(http.Hijacker); ok {
 		if c, _, err := hj.Hijack(); err == nil {
-			if tc, ok := c.(*net.TCPConn); ok {
-				_ = tc.SetLinger(0) // RST, not FIN
-			}
-			c.Close()
+			reset(c)
 			return
 		}
 	}
 	w.WriteHeader(http.StatusBadGateway)
+}
+
+// reset closes a connection with RST, not FIN.
+func reset(c net.Conn) {
+	if tc, ok := c.(*tls.Conn); ok {
+		c = tc.NetConn()
+	}
+	if tc, ok := c.(*net.TCPConn); ok {
+		_ = tc.SetLinger(0)
+	}
+	_ = c.Close()
 }
 
 type discard struct{ header http.Header }
@@ -135,3 +276,24 @@ type discard struct{ header http.Header }
 func (d *discard) Header() http.Header         { return d.header }
 func (d *discard) Write(b []byte) (int, error) { return io.Discard.Write(b) }
 func (d *discard) WriteHeader(int)             {}
+
+func selfSigned() (tls.Certificate, error) {
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		return tls.Certificate{}, err
+	}
+	tmpl := &x509.Certificate{
+		SerialNumber: big.NewInt(1),
+		Subject:      pkix.Name{CommonName: "faultproxy"},
+		NotBefore:    time.Now().Add(-time.Hour),
+		NotAfter:     time.Now().Add(24 * time.Hour),
+		IPAddresses:  []net.IP{net.IPv4(127, 0, 0, 1)},
+		KeyUsage:     x509.KeyUsageDigitalSignature,
+		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		return tls.Certificate{}, err
+	}
+	return tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key}, nil
+}

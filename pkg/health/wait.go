@@ -21,6 +21,7 @@ import (
 
 	"github.com/sherpack/kubectl-sherpack/pkg/apply"
 	"github.com/sherpack/kubectl-sherpack/pkg/manifest"
+	"github.com/sherpack/kubectl-sherpack/pkg/retry"
 )
 
 // State of one object while waiting.
@@ -201,54 +202,120 @@ func (w *Waiter) timeout(pending map[manifest.Key]State, d time.Duration) error 
 }
 
 // watchGroup lists then watches one resource in one namespace, sending the state of the
-// objects it is asked about; an expired or closed watch is re-established from a new list.
+// objects it is asked about. A watch that ends (cut, or closed by the server) is resumed from the
+// last resourceVersion seen; an expired one starts again from a new list. An API server that is
+// busy or unreachable is waited for, with backoff, until the context ends.
 func watchGroup(ctx context.Context, g *group, out chan<- State) error {
+	failures := 0
+	pause := func() bool {
+		failures++
+		d := min(100*time.Millisecond<<min(failures, 6), 5*time.Second)
+		select {
+		case <-ctx.Done():
+			return false
+		case <-time.After(d):
+			return true
+		}
+	}
+	rv, needList := "", true
 	for {
-		list, err := g.ri.List(ctx, metav1.ListOptions{LabelSelector: g.selector})
-		if err != nil {
-			return err
-		}
-		seen := map[string]bool{}
-		for i := range list.Items {
-			u := &list.Items[i]
-			if _, ok := g.names[u.GetName()]; ok {
-				seen[u.GetName()] = true
-				if !send(ctx, out, g.judge(u)) {
-					return ctx.Err()
+		if needList {
+			list, err := g.ri.List(ctx, metav1.ListOptions{LabelSelector: g.selector})
+			if err != nil {
+				if retry.Transient(err) && pause() {
+					continue
 				}
+				return err
 			}
-		}
-		for name, k := range g.names {
-			if !seen[name] {
-				if !send(ctx, out, State{Key: k, Status: status.NotFoundStatus, Message: "does not exist (yet)"}) {
-					return ctx.Err()
-				}
+			if !g.sendList(ctx, list, out) {
+				return ctx.Err()
 			}
+			rv, needList = list.GetResourceVersion(), false
 		}
-		wi, err := g.ri.Watch(ctx, metav1.ListOptions{LabelSelector: g.selector, ResourceVersion: list.GetResourceVersion(), AllowWatchBookmarks: true})
+		wi, err := g.ri.Watch(ctx, metav1.ListOptions{LabelSelector: g.selector, ResourceVersion: rv, AllowWatchBookmarks: true})
 		if err != nil {
-			if apierrors.IsResourceExpired(err) || apierrors.IsGone(err) {
-				continue
+			switch {
+			case apierrors.IsResourceExpired(err) || apierrors.IsGone(err):
+				needList = true
+			case retry.Transient(err) && pause():
+			default:
+				return err
 			}
-			return err
+			continue
 		}
-		if done := drain(ctx, wi, g, out); done {
-			wi.Stop()
+		began := time.Now()
+		r := drain(ctx, wi, g, out)
+		wi.Stop()
+		if r.done {
 			return ctx.Err()
 		}
-		wi.Stop()
+		if r.rv != "" {
+			rv = r.rv
+		}
+		needList = r.expired
+		// A watch that delivered or lasted ended normally; one that closes at once, again and
+		// again, is a server in trouble: do not hammer it.
+		if r.events > 0 || time.Since(began) > time.Second {
+			failures = 0
+		} else if !pause() {
+			return ctx.Err()
+		}
 	}
 }
 
-// drain forwards watch events until the watch ends (false) or the context does (true).
-func drain(ctx context.Context, wi watch.Interface, g *group, out chan<- State) bool {
+// sendList sends the state of the wanted objects of a list, NotFound for those missing.
+func (g *group) sendList(ctx context.Context, list *unstructured.UnstructuredList, out chan<- State) bool {
+	seen := map[string]bool{}
+	for i := range list.Items {
+		u := &list.Items[i]
+		if _, ok := g.names[u.GetName()]; ok {
+			seen[u.GetName()] = true
+			if !send(ctx, out, g.judge(u)) {
+				return false
+			}
+		}
+	}
+	for name, k := range g.names {
+		if !seen[name] {
+			if !send(ctx, out, State{Key: k, Status: status.NotFoundStatus, Message: "does not exist (yet)"}) {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+type drained struct {
+	rv      string // last resourceVersion seen
+	events  int
+	expired bool // the watch ended in an error (usually: resourceVersion too old): list again
+	done    bool // the context ended
+}
+
+// drain forwards watch events until the watch ends or the context does.
+func drain(ctx context.Context, wi watch.Interface, g *group, out chan<- State) drained {
+	var r drained
 	for {
 		select {
 		case <-ctx.Done():
-			return true
+			r.done = true
+			return r
 		case ev, ok := <-wi.ResultChan():
-			if !ok || ev.Type == watch.Error {
-				return false
+			if !ok {
+				return r
+			}
+			if ev.Type == watch.Error {
+				// Expired ("too old resource version") or anything else: start again from a list.
+				r.expired = true
+				return r
+			}
+			r.events++
+			acc, err := meta.Accessor(ev.Object)
+			if err == nil && acc.GetResourceVersion() != "" {
+				r.rv = acc.GetResourceVersion()
+			}
+			if ev.Type == watch.Bookmark {
+				continue
 			}
 			u, isU := ev.Object.(*unstructured.Unstructured)
 			if !isU {
@@ -263,7 +330,8 @@ func drain(ctx context.Context, wi watch.Interface, g *group, out chan<- State) 
 				s = State{Key: k, Status: status.NotFoundStatus, Message: "deleted"}
 			}
 			if !send(ctx, out, s) {
-				return true
+				r.done = true
+				return r
 			}
 		}
 	}

@@ -3,12 +3,15 @@
 package plugin
 
 import (
+	"flag"
 	"fmt"
+	"strconv"
 
 	"github.com/spf13/cobra"
 	"k8s.io/cli-runtime/pkg/genericclioptions"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 	"k8s.io/client-go/rest"
+	"k8s.io/klog/v2"
 	"k8s.io/kubectl/pkg/util/templates"
 
 	"github.com/sherpack/kubectl-sherpack/pkg/retry"
@@ -23,11 +26,38 @@ type Globals struct {
 	Storage     StorageFlags
 	QPS         float32
 	Burst       int
+	Verbosity   int
+	// Outage is shared by every client of the process: an API server that answered and then
+	// stops answering is waited for (and the user told) instead of failing the operation.
+	Outage *retry.Outage
+}
+
+// MaxLogVerbosity is the highest client log level used: from 8 on, client-go logs request and
+// response bodies, which hold release payloads and Secrets.
+const MaxLogVerbosity = 7
+
+// setupLogging sends client logs (API requests at -v 6, their headers at 7) to stderr, never
+// bodies: a higher -v is capped, and said so.
+func (g *Globals) setupLogging(errOut interface{ Write([]byte) (int, error) }) error {
+	fs := flag.NewFlagSet("klog", flag.ContinueOnError)
+	klog.InitFlags(fs)
+	klog.SetOutput(errOut)
+	v := min(g.Verbosity, MaxLogVerbosity)
+	if g.Verbosity > MaxLogVerbosity {
+		fmt.Fprintf(errOut, "Warning: -v=%d capped at %d: higher levels log request bodies, which hold release data and Secrets\n", g.Verbosity, MaxLogVerbosity)
+	}
+	for k, val := range map[string]string{"v": strconv.Itoa(max(v, 0)), "logtostderr": "false", "alsologtostderr": "false", "stderrthreshold": "FATAL"} {
+		if err := fs.Set(k, val); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // NewRootCommand builds `kubectl sherpack` with every verb.
 func NewRootCommand(streams genericiooptions.IOStreams) *cobra.Command {
 	g := &Globals{ConfigFlags: genericclioptions.NewConfigFlags(true)}
+	g.Outage = &retry.Outage{Notify: func(msg string) { fmt.Fprintf(streams.ErrOut, "Warning: %s\n", msg) }}
 	cmd := &cobra.Command{
 		Use:   "sherpack",
 		Short: "Release manager for Kubernetes: packs, server-side apply, hooks, waits, diff and rollback",
@@ -57,6 +87,8 @@ func NewRootCommand(streams genericiooptions.IOStreams) *cobra.Command {
 	// priority and fairness protects it.
 	flags.Float32Var(&g.QPS, "qps", 1000, "Client-side limit of requests per second to the API server")
 	flags.IntVar(&g.Burst, "burst", 2000, "Client-side burst of requests to the API server")
+	flags.IntVarP(&g.Verbosity, "v", "v", 0, sprintf("Log level of API requests: 6 shows each request and its timing, 7 its headers (capped at %d: request bodies are never logged)", MaxLogVerbosity))
+	cmd.PersistentPreRunE = func(*cobra.Command, []string) error { return g.setupLogging(streams.ErrOut) }
 	cmd.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return &UsageError{Msg: err.Error()} })
 
 	cmd.AddCommand(
@@ -86,6 +118,11 @@ func (g *Globals) RESTConfig() (*rest.Config, error) {
 		return nil, err
 	}
 	cfg.QPS, cfg.Burst = g.QPS, g.Burst
-	cfg.Wrap(retry.Wrap) // busy or flaky API servers: retry what is safe to retry
+	// Busy, flaky or restarting API servers: retry what is safe to retry.
+	if g.Outage != nil {
+		cfg.Wrap(retry.WrapWith(g.Outage))
+	} else {
+		cfg.Wrap(retry.Wrap)
+	}
 	return cfg, nil
 }

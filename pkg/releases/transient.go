@@ -2,34 +2,13 @@ package releases
 
 import (
 	"context"
-	"errors"
-	"io"
-	"net"
-	"strings"
-	"syscall"
 	"time"
 
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"github.com/sherpack/kubectl-sherpack/pkg/retry"
 )
 
-// transient tells whether an error may go away by itself: the API server busy or restarting,
-// a connection cut. A conflict or a refusal is not transient.
-func transient(err error) bool {
-	if err == nil {
-		return false
-	}
-	if apierrors.IsServerTimeout(err) || apierrors.IsTooManyRequests(err) || apierrors.IsInternalError(err) ||
-		apierrors.IsServiceUnavailable(err) || apierrors.IsTimeout(err) || apierrors.IsUnexpectedServerError(err) {
-		return true
-	}
-	var ne net.Error
-	if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, syscall.ECONNRESET) ||
-		errors.Is(err, syscall.ECONNREFUSED) || (errors.As(err, &ne) && ne.Timeout()) {
-		return true
-	}
-	msg := err.Error()
-	return strings.Contains(msg, "connection reset") || strings.Contains(msg, "EOF") || strings.Contains(msg, "connection refused")
-}
+// transient: see retry.Transient.
+func transient(err error) bool { return retry.Transient(err) }
 
 // writeRetries bounds how often a write of a record or lease is tried again.
 const writeRetries = 6

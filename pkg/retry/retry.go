@@ -1,36 +1,125 @@
-// Package retry is an HTTP round tripper that retries what is safe to retry against a busy or
-// flaky API server: idempotent requests (GET, HEAD, PATCH with server-side apply, DELETE)
-// answered 429, 502, 503 or 504 or whose connection was cut (reads also on 500), and creates and
-// updates answered 429 (refused before the server acted), with Retry-After honoured and jittered
-// exponential backoff otherwise. A 409 Conflict is
-// never retried: it means someone else changed the object.
+// Package retry is an HTTP round tripper that retries what is safe to retry against a busy,
+// flaky or restarting API server:
+//
+//   - idempotent requests (GET, HEAD, server-side apply and merge PATCH, DELETE) answered 429,
+//     500, 502, 503 or 504, or whose connection was cut;
+//   - creates, updates and other patches only when answered 429 (refused before the server
+//     acted) or when the connection could not even be opened (nothing was sent);
+//   - Retry-After honoured, jittered exponential backoff otherwise, never past the request's
+//     context deadline.
+//
+// A 409 Conflict is never retried: it means someone else changed the object.
+//
+// An API server that answered before and then refuses connections is restarting (or a load
+// balancer is failing over): with an Outage shared by the transports of one process, requests
+// that could not connect are sent again for up to Outage.Budget, and the user is told when the
+// outage starts and ends. A server that never answered is more likely a wrong kubeconfig: that
+// fails after the usual few attempts.
 package retry
 
 import (
 	"bytes"
+	"errors"
+	"fmt"
 	"io"
 	"math/rand/v2"
+	"net"
 	"net/http"
 	"strconv"
+	"strings"
+	"sync"
+	"syscall"
 	"time"
 )
 
 // Transport wraps another round tripper.
 type Transport struct {
 	Next     http.RoundTripper
-	Attempts int           // total attempts (default 5)
+	Attempts int           // total attempts for answered or cut requests (default 5)
 	Base     time.Duration // first backoff (default 200ms)
 	Max      time.Duration // longest single wait (default 5s)
+	Outage   *Outage       // shared outage state; nil: connection failures count as attempts
 }
 
-// Wrap is for rest.Config.WrapTransport.
+// Outage is what the transports of one process know about the API server's availability.
+type Outage struct {
+	// Budget is how long requests that cannot connect are sent again once the server has
+	// answered at least once (default 60s). The request's context deadline bounds it too.
+	Budget time.Duration
+	// Notify, if set, is told in a sentence when an outage starts and when it ends.
+	Notify func(msg string)
+
+	mu       sync.Mutex
+	answered bool
+	since    time.Time // start of the current outage, zero when none
+}
+
+func (o *Outage) budget() time.Duration {
+	if o.Budget <= 0 {
+		return 60 * time.Second
+	}
+	return o.Budget
+}
+
+// ok records an answer; it ends an outage.
+func (o *Outage) ok() {
+	o.mu.Lock()
+	o.answered = true
+	since := o.since
+	o.since = time.Time{}
+	o.mu.Unlock()
+	if !since.IsZero() && o.Notify != nil {
+		o.Notify(fmt.Sprintf("API server answering again after %s", time.Since(since).Round(100*time.Millisecond)))
+	}
+}
+
+// down records a failed connection and tells whether to keep trying and until when.
+func (o *Outage) down(host string, err error) (deadline time.Time, ride bool) {
+	o.mu.Lock()
+	if !o.answered {
+		o.mu.Unlock()
+		return time.Time{}, false
+	}
+	first := o.since.IsZero()
+	if first {
+		o.since = time.Now()
+	}
+	since := o.since
+	o.mu.Unlock()
+	if first && o.Notify != nil {
+		o.Notify(fmt.Sprintf("API server %s unreachable (%s); retrying for up to %s", host, short(err), o.budget()))
+	}
+	return since.Add(o.budget()), true
+}
+
+func short(err error) string {
+	switch {
+	case errors.Is(err, syscall.ECONNREFUSED):
+		return "connection refused"
+	case errors.Is(err, syscall.ECONNRESET):
+		return "connection reset"
+	}
+	var ne net.Error
+	if errors.As(err, &ne) && ne.Timeout() {
+		return "timed out"
+	}
+	return err.Error()
+}
+
+// Wrap is for rest.Config.WrapTransport, without outage riding.
 func Wrap(rt http.RoundTripper) http.RoundTripper { return &Transport{Next: rt} }
 
-// retryable statuses: the request was not acted upon (429, 503 from priority and fairness or a
-// proxy) or the gateway could not reach the server (502, 504).
+// WrapWith returns a rest.Config.WrapTransport function whose transports share o.
+func WrapWith(o *Outage) func(http.RoundTripper) http.RoundTripper {
+	return func(rt http.RoundTripper) http.RoundTripper { return &Transport{Next: rt, Outage: o} }
+}
+
+// retryableStatus: the request was not acted upon (429, 503 from priority and fairness or a
+// proxy), the gateway could not reach the server (502, 504), or the server failed (500).
 func retryableStatus(code int) bool {
 	switch code {
-	case http.StatusTooManyRequests, http.StatusBadGateway, http.StatusServiceUnavailable, http.StatusGatewayTimeout:
+	case http.StatusTooManyRequests, http.StatusInternalServerError, http.StatusBadGateway,
+		http.StatusServiceUnavailable, http.StatusGatewayTimeout:
 		return true
 	}
 	return false
@@ -49,7 +138,7 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 		maxWait = 5 * time.Second
 	}
 	var body []byte
-	if req.Body != nil && req.GetBody == nil {
+	if req.Body != nil && req.Body != http.NoBody && req.GetBody == nil {
 		b, err := io.ReadAll(req.Body)
 		if err != nil {
 			return nil, err
@@ -57,9 +146,11 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 		req.Body.Close()
 		body = b
 	}
-	for attempt := 1; ; attempt++ {
+	safe := idempotent(req)
+	tries, refused := 0, 0
+	for {
 		r := req
-		if attempt > 1 || body != nil {
+		if tries+refused > 0 || body != nil {
 			r = req.Clone(req.Context())
 			switch {
 			case body != nil:
@@ -73,37 +164,62 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 			}
 		}
 		resp, err := t.Next.RoundTrip(r)
-		if err != nil {
-			// A cut connection: an idempotent request is simply sent again.
-			if attempt >= attempts || !idempotent(req.Method) || req.Context().Err() != nil {
+		if req.Context().Err() != nil {
+			return resp, err
+		}
+		var wait time.Duration
+		switch {
+		case err != nil && notSent(err):
+			// Nothing reached the server: any request may be sent again.
+			refused++
+			if t.Outage != nil {
+				if until, ride := t.Outage.down(req.URL.Host, err); ride {
+					wait = backoff(base, maxWait, min(refused, 6))
+					if time.Now().Add(wait).After(until) {
+						return resp, err
+					}
+					break
+				}
+			}
+			if refused >= attempts {
 				return resp, err
 			}
-			select {
-			case <-req.Context().Done():
-				return nil, req.Context().Err()
-			case <-time.After(backoff(base, maxWait, attempt)):
+			wait = backoff(base, maxWait, refused)
+		case err != nil:
+			// A cut connection: the server may have acted. Only an idempotent request is sent again.
+			tries++
+			if tries >= attempts || !safe {
+				return resp, err
 			}
-			continue
-		}
-		if attempt >= attempts {
-			return resp, nil
-		}
-		if !retryableStatus(resp.StatusCode) && !(resp.StatusCode == http.StatusInternalServerError && idempotent(req.Method) && req.Method != http.MethodPatch) {
-			return resp, nil
-		}
-		if !idempotent(req.Method) && resp.StatusCode != http.StatusTooManyRequests {
-			// A gateway error on a create or update may come after the server acted: retrying
-			// could create twice or report a conflict with our own write.
-			return resp, nil
-		}
-		wait := backoff(base, maxWait, attempt)
-		if s := resp.Header.Get("Retry-After"); s != "" {
-			if secs, err := strconv.Atoi(s); err == nil && secs >= 0 {
-				wait = min(time.Duration(secs)*time.Second, maxWait)
+			wait = backoff(base, maxWait, tries)
+		default:
+			if t.Outage != nil {
+				t.Outage.ok()
 			}
+			tries++
+			if tries >= attempts || !retryableStatus(resp.StatusCode) {
+				return resp, nil
+			}
+			if !safe && resp.StatusCode != http.StatusTooManyRequests {
+				// A 5xx on a create or update may come after the server acted: retrying could
+				// create twice or report a conflict with our own write.
+				return resp, nil
+			}
+			wait = backoff(base, maxWait, tries)
+			if s := resp.Header.Get("Retry-After"); s != "" {
+				if secs, err := strconv.Atoi(s); err == nil && secs >= 0 {
+					wait = min(time.Duration(secs)*time.Second, maxWait)
+				}
+			}
+			if pastDeadline(req, wait) {
+				return resp, nil // the answer we have says more than "deadline exceeded"
+			}
+			_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
+			resp.Body.Close()
 		}
-		_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
-		resp.Body.Close()
+		if err != nil && pastDeadline(req, wait) {
+			return resp, err
+		}
 		select {
 		case <-req.Context().Done():
 			return nil, req.Context().Err()
@@ -112,11 +228,31 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	}
 }
 
-// idempotent requests give the same result when sent twice (a server-side apply PATCH too).
-func idempotent(method string) bool {
-	switch method {
-	case http.MethodGet, http.MethodHead, http.MethodOptions, http.MethodPatch, http.MethodDelete:
+// pastDeadline: waiting would take the request past its context's deadline.
+func pastDeadline(req *http.Request, wait time.Duration) bool {
+	dl, ok := req.Context().Deadline()
+	return ok && time.Now().Add(wait).After(dl)
+}
+
+// notSent tells whether a transport error happened before the request reached the server: the
+// connection could not be opened.
+func notSent(err error) bool {
+	var op *net.OpError
+	if errors.As(err, &op) && op.Op == "dial" {
 		return true
+	}
+	return errors.Is(err, syscall.ECONNREFUSED) || strings.Contains(err.Error(), "connection refused")
+}
+
+// idempotent requests give the same result when sent twice: reads, deletes, and PATCHes whose
+// result does not depend on the object they are applied to (server-side apply, merge patch).
+func idempotent(req *http.Request) bool {
+	switch req.Method {
+	case http.MethodGet, http.MethodHead, http.MethodOptions, http.MethodDelete:
+		return true
+	case http.MethodPatch:
+		ct := req.Header.Get("Content-Type")
+		return strings.HasPrefix(ct, "application/apply-patch") || strings.HasPrefix(ct, "application/merge-patch+json")
 	}
 	return false
 }

@@ -1,13 +1,21 @@
 package retry
 
 import (
+	"context"
+	"errors"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
+
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/runtime/schema"
 )
 
 func TestRetriesBusyAnswersThenSucceeds(t *testing.T) {
@@ -28,6 +36,7 @@ func TestRetriesBusyAnswersThenSucceeds(t *testing.T) {
 	defer srv.Close()
 	c := &http.Client{Transport: &Transport{Next: http.DefaultTransport, Base: time.Millisecond}}
 	req, _ := http.NewRequest(http.MethodPatch, srv.URL, strings.NewReader("spec: {replicas: 3}"))
+	req.Header.Set("Content-Type", applyPatch)
 	resp, err := c.Do(req)
 	if err != nil {
 		t.Fatal(err)
@@ -85,9 +94,18 @@ func TestCreatesAreRetriedOnlyWhenRefused(t *testing.T) {
 	}
 }
 
-func TestInternalErrorsRetriedOnlyForReads(t *testing.T) {
+func TestInternalErrorsRetriedOnlyForIdempotentRequests(t *testing.T) {
 	t.Parallel()
-	for _, method := range []string{http.MethodGet, http.MethodPatch} {
+	for _, tc := range []struct {
+		method, contentType string
+		want                int32
+	}{
+		{http.MethodGet, "", 2},
+		{http.MethodPatch, applyPatch, 2}, // the same apply sent twice is the same apply
+		{http.MethodPatch, "application/json-patch+json", 1},
+		{http.MethodPost, "application/json", 1},
+		{http.MethodPut, "application/json", 1},
+	} {
 		var calls atomic.Int32
 		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			if calls.Add(1) == 1 {
@@ -95,15 +113,14 @@ func TestInternalErrorsRetriedOnlyForReads(t *testing.T) {
 			}
 		}))
 		c := &http.Client{Transport: &Transport{Next: http.DefaultTransport, Base: time.Millisecond}}
-		req, _ := http.NewRequest(method, srv.URL, nil)
+		req, _ := http.NewRequest(tc.method, srv.URL, strings.NewReader("{}"))
+		if tc.contentType != "" {
+			req.Header.Set("Content-Type", tc.contentType)
+		}
 		resp, err := c.Do(req)
 		srv.Close()
-		want := int32(2) // a read is tried again
-		if method == http.MethodPatch {
-			want = 1 // a 500 on apply is an answer (a webhook failed, say), not a lost request
-		}
-		if err != nil || calls.Load() != want {
-			t.Fatalf("%s: %v, status %v, %d calls (want %d)", method, err, resp.StatusCode, calls.Load(), want)
+		if err != nil || calls.Load() != tc.want {
+			t.Fatalf("%s %s: %v, status %v, %d calls (want %d)", tc.method, tc.contentType, err, resp.StatusCode, calls.Load(), tc.want)
 		}
 	}
 }
@@ -123,6 +140,7 @@ func TestCutConnectionsRetriedForIdempotentRequests(t *testing.T) {
 	tr := &http.Transport{DisableKeepAlives: true}
 	c := &http.Client{Transport: &Transport{Next: tr, Base: time.Millisecond}}
 	req, _ := http.NewRequest(http.MethodPatch, srv.URL, strings.NewReader("a: 1"))
+	req.Header.Set("Content-Type", applyPatch)
 	resp, err := c.Do(req)
 	if err != nil || resp.StatusCode != 200 || calls.Load() != 2 {
 		t.Fatalf("PATCH after a cut: %v, %d calls", err, calls.Load())
@@ -131,5 +149,131 @@ func TestCutConnectionsRetriedForIdempotentRequests(t *testing.T) {
 	post, _ := http.NewRequest(http.MethodPost, srv.URL, strings.NewReader("{}"))
 	if _, err := c.Do(post); err == nil || calls.Load() != 1 {
 		t.Fatalf("a POST whose connection was cut must not be sent again: %v, %d calls", err, calls.Load())
+	}
+}
+
+const applyPatch = "application/apply-patch+yaml"
+
+// listenAgain serves h on addr, once addr is free again.
+func listenAgain(t *testing.T, addr string, h http.Handler) *http.Server {
+	t.Helper()
+	for i := 0; ; i++ {
+		l, err := net.Listen("tcp", addr)
+		if err == nil {
+			srv := &http.Server{Handler: h}
+			go srv.Serve(l)
+			return srv
+		}
+		if i > 100 {
+			t.Fatal(err)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// A server that answered, then refused connections for a while (restarting): a create sent
+// during the outage is sent again once it is back, and the user is told of both moments.
+func TestOutageRiddenOutOnceTheServerAnswered(t *testing.T) {
+	t.Parallel()
+	var posts atomic.Int32
+	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method == http.MethodPost {
+			posts.Add(1)
+		}
+		w.WriteHeader(http.StatusOK)
+	})
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := l.Addr().String()
+	first := &http.Server{Handler: h}
+	go first.Serve(l)
+	var mu sync.Mutex
+	var told []string
+	o := &Outage{Budget: 10 * time.Second, Notify: func(m string) { mu.Lock(); told = append(told, m); mu.Unlock() }}
+	c := &http.Client{Transport: &Transport{Next: &http.Transport{DisableKeepAlives: true}, Base: 20 * time.Millisecond, Max: 100 * time.Millisecond, Outage: o}}
+	if resp, err := c.Get("http://" + addr); err != nil || resp.StatusCode != 200 {
+		t.Fatalf("first request: %v", err)
+	}
+	first.Close() // down
+	var second *http.Server
+	go func() { time.Sleep(700 * time.Millisecond); second = listenAgain(t, addr, h) }()
+	resp, err := c.Post("http://"+addr, "application/json", strings.NewReader("{}"))
+	if err != nil || resp.StatusCode != 200 || posts.Load() != 1 {
+		t.Fatalf("POST across the outage: %v, %d posts", err, posts.Load())
+	}
+	second.Close()
+	mu.Lock()
+	defer mu.Unlock()
+	if len(told) != 2 || !strings.Contains(told[0], "unreachable (connection refused); retrying for up to 10s") || !strings.Contains(told[1], "answering again after") {
+		t.Fatalf("told: %q", told)
+	}
+}
+
+// A server that never answered is a wrong address far more often than a restart: fail soon.
+func TestNeverAnsweredFailsAfterAttempts(t *testing.T) {
+	t.Parallel()
+	l, _ := net.Listen("tcp", "127.0.0.1:0")
+	addr := l.Addr().String()
+	l.Close()
+	o := &Outage{Budget: time.Hour}
+	c := &http.Client{Transport: &Transport{Next: &http.Transport{}, Attempts: 3, Base: time.Millisecond, Outage: o}}
+	done := make(chan error, 1)
+	go func() { _, err := c.Get("http://" + addr); done <- err }()
+	select {
+	case err := <-done:
+		if err == nil || !strings.Contains(err.Error(), "connection refused") {
+			t.Fatalf("want connection refused, got %v", err)
+		}
+	case <-time.After(20 * time.Second):
+		t.Fatal("a server that never answered was retried for far longer than 3 attempts")
+	}
+}
+
+// Retries never outlive the request's deadline.
+func TestRetriesStopAtTheDeadline(t *testing.T) {
+	t.Parallel()
+	var calls atomic.Int32
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		calls.Add(1)
+		w.Header().Set("Retry-After", "30")
+		w.WriteHeader(http.StatusTooManyRequests)
+	}))
+	defer srv.Close()
+	c := &http.Client{Transport: &Transport{Next: http.DefaultTransport, Attempts: 10, Max: time.Minute}}
+	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
+	defer cancel()
+	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, srv.URL, nil)
+	start := time.Now()
+	resp, err := c.Do(req)
+	if err != nil || resp.StatusCode != http.StatusTooManyRequests || calls.Load() != 1 || time.Since(start) > 5*time.Second {
+		t.Fatalf("want the 429 itself after 1 call, got %v after %d calls", err, calls.Load())
+	}
+}
+
+func TestTransient(t *testing.T) {
+	t.Parallel()
+	gr := schema.GroupResource{Resource: "secrets"}
+	for _, tc := range []struct {
+		err  error
+		want bool
+	}{
+		{apierrors.NewConflict(gr, "x", errors.New("changed")), false},
+		{apierrors.NewForbidden(gr, "x", errors.New("no")), false},
+		{apierrors.NewNotFound(gr, "x"), false},
+		{apierrors.NewAlreadyExists(gr, "x"), false},
+		{apierrors.NewTooManyRequests("busy", 1), true},
+		{apierrors.NewInternalError(errors.New("etcd")), true},
+		{apierrors.NewServiceUnavailable("starting"), true},
+		{apierrors.NewTimeoutError("slow", 1), true},
+		{&net.OpError{Op: "dial", Err: syscall.ECONNREFUSED}, true},
+		{io.ErrUnexpectedEOF, true},
+		{errors.New("invalid value"), false},
+		{nil, false},
+	} {
+		if got := Transient(tc.err); got != tc.want {
+			t.Errorf("Transient(%v) = %v, want %v", tc.err, got, tc.want)
+		}
 	}
 }
