@@ -35,7 +35,7 @@ import (
 type Faults struct {
 	Error5xx   float64       // answer 500 or 503 without forwarding
 	TooMany    float64       // answer 429 with Retry-After: 1
-	Reset      float64       // forward, then reset the connection before the response
+	Reset      float64       // forward, then reset the connection before the response or halfway through it
 	Latency    time.Duration // added to every request
 	CutWatchAt time.Duration // close watch streams after this long (0: never)
 }
@@ -72,8 +72,8 @@ func Start(target string) (*Proxy, error) {
 	rp := httputil.NewSingleHostReverseProxy(u)
 	rp.Transport = &http.Transport{TLSClientConfig: &tls.Config{InsecureSkipVerify: true}} //nolint:gosec // loopback test cluster
 	rp.FlushInterval = -1                                                                  // stream watches
-	rp.ErrorLog = log.New(io.Discard, "", 0) // cut and held requests are the point, not news
-	p := &Proxy{rng: mrand.New(mrand.NewPCG(1, 2)), conns: map[net.Conn]bool{},
+	rp.ErrorLog = log.New(io.Discard, "", 0)                                               // cut and held requests are the point, not news
+	p := &Proxy{rng: mrand.New(mrand.NewPCG(uint64(time.Now().UnixNano()), 2)), conns: map[net.Conn]bool{},
 		tls: &tls.Config{Certificates: []tls.Certificate{cert}, NextProtos: []string{"http/1.1"}}}
 	p.srv = &http.Server{Handler: p.handler(rp), ConnState: p.track, ReadHeaderTimeout: 10 * time.Second, ErrorLog: log.New(io.Discard, "", 0)}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
@@ -229,21 +229,36 @@ func (p *Proxy) handler(next http.Handler) http.Handler {
 			return
 		case x < f.Error5xx+f.TooMany+f.Reset && !watch:
 			p.InjectedResets.Add(1)
-			// The server acts on the request; the client never hears the answer.
-			rec := &discard{header: http.Header{}}
+			// The server acts on the request; the client never hears the answer, or hears half.
+			rec := &recorder{header: http.Header{}, code: http.StatusOK}
 			next.ServeHTTP(rec, r)
-			hijackAndReset(w)
-			return
+			if x < f.Error5xx+f.TooMany+f.Reset/2 || rec.body.Len() < 2 {
+				hijackAndReset(w)
+				return
+			}
+			for k, v := range rec.header {
+				w.Header()[k] = v
+			}
+			w.Header().Set("Content-Length", strconv.Itoa(rec.body.Len()))
+			w.WriteHeader(rec.code)
+			_, _ = w.Write(rec.body.Bytes()[:rec.body.Len()/2])
+			if fl, ok := w.(http.Flusher); ok {
+				fl.Flush()
+			}
+			panic(http.ErrAbortHandler) // the connection is dropped mid-body
+
 		}
 		p.Forwarded.Add(1)
 		if watch && f.CutWatchAt > 0 {
 			ctx, cancel := context.WithTimeout(r.Context(), f.CutWatchAt)
-			defer cancel()
-			r = r.WithContext(ctx)
-			next.ServeHTTP(w, r)
-			if errors.Is(ctx.Err(), context.DeadlineExceeded) {
-				p.WatchCuts.Add(1)
-			}
+			defer func() {
+				// The reverse proxy aborts the handler (panics) when the stream is cut.
+				if errors.Is(ctx.Err(), context.DeadlineExceeded) {
+					p.WatchCuts.Add(1)
+				}
+				cancel()
+			}()
+			next.ServeHTTP(w, r.WithContext(ctx))
 			return
 		}
 		next.ServeHTTP(w, r)
@@ -271,11 +286,16 @@ func reset(c net.Conn) {
 	_ = c.Close()
 }
 
-type discard struct{ header http.Header }
+// recorder keeps the API server's answer that the client will not (fully) get.
+type recorder struct {
+	header http.Header
+	code   int
+	body   bytes.Buffer
+}
 
-func (d *discard) Header() http.Header         { return d.header }
-func (d *discard) Write(b []byte) (int, error) { return io.Discard.Write(b) }
-func (d *discard) WriteHeader(int)             {}
+func (d *recorder) Header() http.Header         { return d.header }
+func (d *recorder) Write(b []byte) (int, error) { return d.body.Write(b) }
+func (d *recorder) WriteHeader(code int)        { d.code = code }
 
 func selfSigned() (tls.Certificate, error) {
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)

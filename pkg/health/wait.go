@@ -255,7 +255,7 @@ func watchGroup(ctx context.Context, g *group, out chan<- State) error {
 		needList = r.expired
 		// A watch that delivered or lasted ended normally; one that closes at once, again and
 		// again, is a server in trouble: do not hammer it.
-		if r.events > 0 || time.Since(began) > time.Second {
+		if r.events > 0 || time.Since(began) > 100*time.Millisecond {
 			failures = 0
 		} else if !pause() {
 			return ctx.Err()

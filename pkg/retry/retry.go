@@ -2,7 +2,8 @@
 // flaky or restarting API server:
 //
 //   - idempotent requests (GET, HEAD, server-side apply and merge PATCH, DELETE) answered 429,
-//     500, 502, 503 or 504, or whose connection was cut;
+//     500, 502, 503 or 504, or whose connection was cut, also halfway through the answer (their
+//     answers, streams aside, are read in full here);
 //   - creates, updates and other patches only when answered 429 (refused before the server
 //     acted) or when the connection could not even be opened (nothing was sent);
 //   - Retry-After honoured, jittered exponential backoff otherwise, never past the request's
@@ -178,6 +179,12 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 					if time.Now().Add(wait).After(until) {
 						return resp, err
 					}
+					if dl, ok := req.Context().Deadline(); ok && time.Now().Add(wait).After(dl) {
+						// Ride the outage to the operation's deadline: the caller then reports
+						// its timeout, with this error as the reason.
+						<-req.Context().Done()
+						return resp, err
+					}
 					break
 				}
 			}
@@ -197,7 +204,26 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 				t.Outage.ok()
 			}
 			tries++
-			if tries >= attempts || !retryableStatus(resp.StatusCode) {
+			if !retryableStatus(resp.StatusCode) {
+				if !safe || !bufferable(req, resp) {
+					return resp, nil
+				}
+				// Read the whole answer here, so that a connection cut halfway through it is
+				// one more retry, not an error for the caller.
+				b, rerr := io.ReadAll(resp.Body)
+				resp.Body.Close()
+				if rerr == nil {
+					resp.Body = io.NopCloser(bytes.NewReader(b))
+					resp.ContentLength = int64(len(b))
+					return resp, nil
+				}
+				if tries >= attempts {
+					return nil, rerr
+				}
+				wait = backoff(base, maxWait, tries)
+				break
+			}
+			if tries >= attempts {
 				return resp, nil
 			}
 			if !safe && resp.StatusCode != http.StatusTooManyRequests {
@@ -226,6 +252,16 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 		case <-time.After(wait):
 		}
 	}
+}
+
+// bufferable: an ordinary answer, not a stream (watch, followed logs, an upgraded connection).
+func bufferable(req *http.Request, resp *http.Response) bool {
+	q := req.URL.Query()
+	if resp.StatusCode == http.StatusSwitchingProtocols || req.Header.Get("Upgrade") != "" ||
+		q.Get("watch") == "true" || q.Get("watch") == "1" || q.Get("follow") == "true" || strings.Contains(req.URL.Path, "/watch/") {
+		return false
+	}
+	return true
 }
 
 // pastDeadline: waiting would take the request past its context's deadline.

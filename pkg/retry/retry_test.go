@@ -277,3 +277,38 @@ func TestTransient(t *testing.T) {
 		}
 	}
 }
+
+// An answer cut halfway through its body is read again, for idempotent requests; a watch is
+// handed over as a stream.
+func TestAnswerCutHalfwayRetried(t *testing.T) {
+	t.Parallel()
+	var calls atomic.Int32
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if calls.Add(1) == 1 && r.URL.Query().Get("watch") == "" {
+			w.Header().Set("Content-Length", "20")
+			w.Write([]byte(`{"kind":`))
+			w.(http.Flusher).Flush()
+			panic(http.ErrAbortHandler)
+		}
+		w.Write([]byte(`{"kind":"ConfigMap"}`))
+	}))
+	defer srv.Close()
+	c := &http.Client{Transport: &Transport{Next: &http.Transport{DisableKeepAlives: true}, Base: time.Millisecond}}
+	resp, err := c.Get(srv.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := io.ReadAll(resp.Body)
+	if err != nil || string(b) != `{"kind":"ConfigMap"}` || calls.Load() != 2 {
+		t.Fatalf("body %q, %v after %d calls", b, err, calls.Load())
+	}
+	calls.Store(0)
+	post, _ := http.NewRequest(http.MethodPost, srv.URL, strings.NewReader("{}"))
+	resp, err = c.Do(post)
+	if err == nil {
+		_, err = io.ReadAll(resp.Body)
+	}
+	if err == nil || calls.Load() != 1 {
+		t.Fatalf("a POST cut halfway must reach the caller as an error, once: %v, %d calls", err, calls.Load())
+	}
+}

@@ -8,7 +8,6 @@ import (
 	"math/rand/v2"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -22,21 +21,8 @@ import (
 // resets 2% of connections after the server acted. Every command must succeed or fail cleanly:
 // afterwards no revision is left pending and the lock is free.
 func TestSoakLifecycleUnderFaults(t *testing.T) {
-	cfg := testenv.RESTConfig(t)
-	p, err := faultproxy.Start(cfg.Host)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer p.Close()
+	p, kc := startProxy(t)
 	p.Set(faultproxy.Faults{Error5xx: 0.05, TooMany: 0.03, Reset: 0.02})
-	kc := filepath.Join(t.TempDir(), "kubeconfig")
-	os.WriteFile(kc, []byte(fmt.Sprintf(`apiVersion: v1
-kind: Config
-clusters: [{name: p, cluster: {server: %q, insecure-skip-tls-verify: true}}]
-users: [{name: admin, user: {token: %q}}]
-contexts: [{name: p, context: {cluster: p, user: admin}}]
-current-context: p
-`, p.URL, cfg.BearerToken)), 0o600)
 	ns := testenv.Namespace(t)
 	store := secretsStore(t)
 	ok, failed := 0, 0
@@ -53,17 +39,7 @@ current-context: p
 				failed++
 				t.Logf("%v failed (allowed under faults): %s", step, strings.TrimSpace(r.stderr))
 			}
-			// Clean: nothing pending, the lock free.
-			if latest, err := store.Latest(context.Background(), ns, "shop"); err == nil && latest.State.IsPending() {
-				t.Fatalf("after %v: revision %d left %s", step, latest.Revision, latest.State)
-			} else if err != nil && !releases.IsNotFound(err) {
-				t.Fatal(err)
-			}
-			op, err := store.Begin(context.Background(), ns, "shop", "check")
-			if err != nil {
-				t.Fatalf("after %v the lock is not free: %v", step, err)
-			}
-			_ = op.End(context.Background())
+			assertClean(t, store, ns, "shop", strings.Join(step, " "))
 		}
 	}
 	t.Logf("%d commands succeeded, %d failed cleanly; injected %d 5xx, %d 429, %d resets, forwarded %d",
