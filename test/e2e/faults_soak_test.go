@@ -13,40 +13,22 @@ import (
 	"testing"
 	"time"
 
-	"github.com/sherpack/kubectl-sherpack/internal/faultproxy"
 	"github.com/sherpack/kubectl-sherpack/internal/testenv"
 	"github.com/sherpack/kubectl-sherpack/pkg/releases"
 )
 
-// The lifecycle of the web app through a proxy that answers 5% of requests 5xx, 3% 429 and
-// resets 2% of connections after the server acted. Every command must succeed or fail cleanly:
-// afterwards no revision is left pending and the lock is free.
+// Three lifecycles of each example pack under the faults of TestLifecycleUnderFaults.
 func TestSoakLifecycleUnderFaults(t *testing.T) {
-	p, kc := startProxy(t)
-	p.Set(faultproxy.Faults{Error5xx: 0.05, TooMany: 0.03, Reset: 0.02})
-	ns := testenv.Namespace(t)
-	store := secretsStore(t)
-	ok, failed := 0, 0
-	steps := [][]string{
-		{"install", "shop", webapp}, {"upgrade", "shop", webapp, "--set", "replicas=3"}, {"upgrade", "shop", webapp, "--set", "replicas=1"},
-		{"rollback", "shop"}, {"upgrade", "shop", webapp, "--install"}, {"uninstall", "shop"},
+	for _, pk := range []struct{ name, dir, set string }{
+		{"webapp", webapp, "replicas=3"},
+		{"crd-app", "../../examples/crd-app", ""},
+		{"platform", "../../examples/platform", ""},
+	} {
+		t.Run(pk.name, func(t *testing.T) {
+			t.Parallel()
+			lifecycleUnderFaults(t, pk.dir, pk.set, 3)
+		})
 	}
-	for round := 0; round < 3; round++ {
-		for _, step := range steps {
-			r := runCmd(t, testenv.PluginBinary(), []string{"KUBECONFIG=" + kc}, append(step, "-n", ns, "--timeout", "60s")...)
-			if r.code == 0 {
-				ok++
-			} else {
-				failed++
-				t.Logf("%v failed (allowed under faults): %s", step, strings.TrimSpace(r.stderr))
-			}
-			if step[0] != "uninstall" || r.code != 0 {
-				assertClean(t, store, ns, "shop", strings.Join(step, " "))
-			}
-		}
-	}
-	t.Logf("%d commands succeeded, %d failed cleanly; injected %d 5xx, %d 429, %d resets, forwarded %d",
-		ok, failed, p.Injected5xx.Load(), p.Injected429.Load(), p.InjectedResets.Load(), p.Forwarded.Load())
 }
 
 // An upgrade killed (SIGKILL) at random points, many times: after each, once the lock has

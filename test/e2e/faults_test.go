@@ -137,18 +137,30 @@ func assertClean(t *testing.T, store *releases.Store, ns, name, after string) {
 	_ = op.End(ctx)
 }
 
-// The lifecycle of the example web app through a proxy that answers 5% of requests 500/503,
-// resets 2% of connections after the server acted, answers 3% 429 and, every two seconds, every
-// request 429 for a third of a second. Each command succeeds or fails cleanly: nothing left
-// pending, the lock free, every record readable.
+// The lifecycle of the example packs through a proxy that answers 5% of requests 500/503,
+// resets 2% of connections after the server acted (half of them halfway through the answer),
+// answers 3% 429 and, every two seconds, every request 429 for a third of a second. Each command
+// succeeds or fails cleanly: nothing left pending, the lock free, every record readable.
 func TestLifecycleUnderFaults(t *testing.T) {
 	t.Parallel()
+	for _, pk := range []struct{ name, dir, set string }{
+		{"webapp", webapp, "replicas=3"},
+		{"crd-app", "../../examples/crd-app", ""},
+	} {
+		t.Run(pk.name, func(t *testing.T) {
+			t.Parallel()
+			lifecycleUnderFaults(t, pk.dir, pk.set, 1)
+		})
+	}
+}
+
+func lifecycleUnderFaults(t *testing.T, dir, set string, rounds int) {
 	p, kc := startProxy(t)
-	p.Set(faultproxy.Faults{Error5xx: 0.05, TooMany: 0.03, Reset: 0.02})
+	base := faultproxy.Faults{Error5xx: 0.05, TooMany: 0.03, Reset: 0.02}
+	p.Set(base)
 	stop := make(chan struct{})
 	defer close(stop)
 	go func() { // 429 bursts
-		base := faultproxy.Faults{Error5xx: 0.05, TooMany: 0.03, Reset: 0.02}
 		burst := base
 		burst.TooMany = 1 - base.Error5xx
 		for {
@@ -164,35 +176,42 @@ func TestLifecycleUnderFaults(t *testing.T) {
 	}()
 	ns := testenv.Namespace(t)
 	store := secretsStore(t)
-	steps := [][]string{
-		{"install", "shop", webapp}, {"upgrade", "shop", webapp, "--set", "replicas=3"}, {"rollback", "shop"},
-		{"upgrade", "shop", webapp, "--install", "--set", "replicas=2"}, {"history", "shop"}, {"status", "shop"}, {"uninstall", "shop"},
+	upgrade := []string{"upgrade", "shop", dir}
+	if set != "" {
+		upgrade = append(upgrade, "--set", set)
 	}
-	ok := 0
-	for _, step := range steps {
-		args := append(step, "-n", ns)
-		if step[0] != "history" && step[0] != "status" {
-			args = append(args, "--progress=none")
-		}
-		r := runCmd(t, testenv.PluginBinary(), []string{"KUBECONFIG=" + kc}, args...)
-		if r.code == 0 {
-			ok++
-		} else {
-			t.Logf("%v failed (allowed under faults if clean): exit %d: %s", step, r.code, strings.TrimSpace(r.stderr))
-		}
-		if step[0] != "uninstall" || r.code != 0 {
-			assertClean(t, store, ns, "shop", step[0])
+	steps := [][]string{
+		{"install", "shop", dir}, upgrade, {"rollback", "shop"},
+		{"upgrade", "shop", dir, "--install"}, {"history", "shop"}, {"status", "shop"}, {"uninstall", "shop"},
+	}
+	ok, total := 0, 0
+	for round := 0; round < rounds; round++ {
+		for _, step := range steps {
+			args := append(append([]string{}, step...), "-n", ns)
+			if step[0] != "history" && step[0] != "status" {
+				args = append(args, "--progress=none")
+			}
+			r := runCmd(t, testenv.PluginBinary(), []string{"KUBECONFIG=" + kc}, args...)
+			total++
+			if r.code == 0 {
+				ok++
+			} else {
+				t.Logf("%v failed (allowed under faults if clean): exit %d: %s", step, r.code, strings.TrimSpace(r.stderr))
+			}
+			if step[0] != "uninstall" || r.code != 0 {
+				assertClean(t, store, ns, "shop", step[0])
+			}
 		}
 	}
 	injected := p.Injected5xx.Load() + p.Injected429.Load() + p.InjectedResets.Load()
 	t.Logf("%d of %d commands succeeded; injected %d 5xx, %d 429, %d resets; forwarded %d",
-		ok, len(steps), p.Injected5xx.Load(), p.Injected429.Load(), p.InjectedResets.Load(), p.Forwarded.Load())
-	if injected < 10 {
+		ok, total, p.Injected5xx.Load(), p.Injected429.Load(), p.InjectedResets.Load(), p.Forwarded.Load())
+	if injected < int64(10*rounds) {
 		t.Fatalf("only %d faults injected: the test proves nothing", injected)
 	}
 	// Retries make faults at these rates invisible nearly always; most commands must succeed.
-	if ok < len(steps)-2 {
-		t.Fatalf("only %d of %d commands succeeded under faults", ok, len(steps))
+	if ok < total-2*rounds {
+		t.Fatalf("only %d of %d commands succeeded under faults", ok, total)
 	}
 }
 
