@@ -236,4 +236,3 @@ func TestKilledDuringHook(t *testing.T) {
 		t.Fatalf("the new hook Job has not succeeded: %+v", job.Status)
 	}
 }
-
