@@ -382,7 +382,8 @@ func (d *kubeDriver) decodeObject(ctx context.Context, obj *object) (*Release, b
 		return r, false, err
 	}
 	var idx chunkIndex
-	if err := json.Unmarshal(rawIdx, &idx); err != nil || idx.Chunks < 1 || idx.Size < 0 || idx.Chunks > 4096 || idx.Gen == "" {
+	if err := json.Unmarshal(rawIdx, &idx); err != nil || idx.Chunks < 1 || idx.Size < 0 || idx.Chunks > 4096 || idx.Gen == "" ||
+		idx.Size > idx.Chunks*objectDataLimit {
 		return nil, true, &CorruptError{Object: where, Err: fmt.Errorf("bad chunk index %q", truncate(string(rawIdx), 200))}
 	}
 	big, err := d.readChunks(ctx, obj, &idx)
@@ -433,7 +434,11 @@ func (d *kubeDriver) readChunks(ctx context.Context, idxObj *object, idx *chunkI
 	if err := errors.Join(errs...); err != nil {
 		return nil, err
 	}
-	big := make([]byte, 0, idx.Size)
+	total := 0
+	for _, p := range parts {
+		total += len(p)
+	}
+	big := make([]byte, 0, total) // what was read, not what the index claims
 	for _, p := range parts {
 		big = append(big, p...)
 	}
