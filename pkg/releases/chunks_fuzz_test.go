@@ -26,7 +26,10 @@ func (m mapObjects) Get(_ context.Context, ns, name string) (*object, error) {
 	}
 	return nil, apierrors.NewNotFound(schema.GroupResource{Resource: "secrets"}, name)
 }
-func (m mapObjects) Delete(_ context.Context, ns, name string) error { delete(m, ns+"/"+name); return nil }
+func (m mapObjects) Delete(_ context.Context, ns, name string) error {
+	delete(m, ns+"/"+name)
+	return nil
+}
 
 // Chunk indexes that lie (sizes, counts, checksums, generations, parts) and chunks that are
 // missing, short or altered: every combination is an error naming the record, never a panic, a
