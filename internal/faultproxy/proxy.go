@@ -38,6 +38,9 @@ type Faults struct {
 	Reset      float64       // forward, then reset the connection before the response or halfway through it
 	Latency    time.Duration // added to every request
 	CutWatchAt time.Duration // close watch streams after this long (0: never)
+	// ExpireWatch is the share of watches answered at once with a 410 Expired event ("too old
+	// resource version"), as after an etcd compaction.
+	ExpireWatch float64
 }
 
 // Proxy forwards to an API server, injecting faults.
@@ -55,7 +58,7 @@ type Proxy struct {
 	holds  []*Held
 
 	// Counts of what was injected.
-	Injected5xx, Injected429, InjectedResets, WatchCuts, Forwarded atomic.Int64
+	Injected5xx, Injected429, InjectedResets, WatchCuts, ExpiredWatches, Forwarded atomic.Int64
 }
 
 // Start listens on a free loopback port and forwards to target (the API server, TLS not
@@ -247,6 +250,13 @@ func (p *Proxy) handler(next http.Handler) http.Handler {
 			}
 			panic(http.ErrAbortHandler) // the connection is dropped mid-body
 
+		}
+		if watch && x < f.ExpireWatch {
+			p.ExpiredWatches.Add(1)
+			w.Header().Set("Content-Type", "application/json")
+			w.WriteHeader(http.StatusOK)
+			_, _ = io.WriteString(w, `{"type":"ERROR","object":{"kind":"Status","apiVersion":"v1","metadata":{},"status":"Failure","message":"too old resource version","reason":"Expired","code":410}}`+"\n")
+			return
 		}
 		p.Forwarded.Add(1)
 		if watch && f.CutWatchAt > 0 {
