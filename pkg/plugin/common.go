@@ -93,8 +93,19 @@ func (f *OperationFlags) common(createNS bool) lifecycle.CommonOptions {
 	return o
 }
 
-// observer picks the progress reporter for --progress.
-func observer(mode string, errOut io.Writer) lifecycle.Observer {
+// observer picks the progress reporter for --progress, and has it tell of API server outages
+// too (so that --progress=json stays JSON and the live view is not torn by a stray line).
+func (g *Globals) observer(mode string, errOut io.Writer) lifecycle.Observer {
+	obs := pickObserver(mode, errOut)
+	if _, quiet := obs.(printers.NoProgress); !quiet && g.Outage != nil {
+		g.Outage.Notify = func(msg string) {
+			obs.Event(lifecycle.Event{Time: time.Now(), Type: "api", Action: "warning", Detail: msg})
+		}
+	}
+	return obs
+}
+
+func pickObserver(mode string, errOut io.Writer) lifecycle.Observer {
 	switch mode {
 	case "json":
 		return &printers.JSONProgress{W: errOut}

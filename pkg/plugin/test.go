@@ -61,7 +61,7 @@ func (o *TestOptions) Run(ctx context.Context, name string) error {
 	if err != nil {
 		return err
 	}
-	lc.Observer = observer(o.Progress, o.ErrOut)
+	lc.Observer = o.Globals.observer(o.Progress, o.ErrOut)
 	outcomes, err := lc.Test(ctx, lifecycle.TestOptions{Name: name, Namespace: ns, Timeout: o.Timeout, Logs: o.Logs})
 	finishProgress(lc.Observer)
 	for _, oc := range outcomes {

@@ -77,7 +77,7 @@ func (o *UninstallOptions) Run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	lc.Observer = observer(o.Progress, o.ErrOut)
+	lc.Observer = o.Globals.observer(o.Progress, o.ErrOut)
 	out, err := lc.Uninstall(ctx, lifecycle.UninstallOptions{Name: o.Name, Namespace: o.Namespace, KeepHistory: o.KeepHistory,
 		Wait: o.Wait, Timeout: o.Timeout, NoHooks: o.NoHooks, DryRun: o.DryRun, Description: o.Description})
 	finishProgress(lc.Observer)

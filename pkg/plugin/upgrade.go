@@ -134,7 +134,7 @@ func (o *UpgradeOptions) Run(ctx context.Context) error {
 			return err
 		}
 	}
-	lc.Observer = observer(o.Op.Progress, o.ErrOut)
+	lc.Observer = o.Globals.observer(o.Op.Progress, o.ErrOut)
 	lc.Store.HistoryMax = o.Op.HistoryMax
 	out, err := lc.Upgrade(ctx, lifecycle.UpgradeOptions{CommonOptions: o.Op.common(o.CreateNamespace), Name: o.Name, Namespace: o.Namespace,
 		Render: o.Globals.renderFunc(ctx, &o.Source, o.PackArg, lc), ValuesMode: o.valuesMode(), UserGaveValues: !o.Source.Values.Empty(),

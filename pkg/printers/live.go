@@ -19,6 +19,7 @@ type LiveProgress struct {
 	mu      sync.Mutex
 	start   time.Time
 	title   string
+	notice  string // the API server's availability, when it has been in question
 	order   []string // keys in first-seen order
 	entries map[string]*liveEntry
 	waves   map[int]string // wave -> state
@@ -69,6 +70,8 @@ func (p *LiveProgress) Event(e lifecycle.Event) {
 		if e.Wave != nil {
 			p.waves[*e.Wave] = e.Action
 		}
+	case "api":
+		p.notice = e.Detail
 	default:
 		key := e.Type + "|" + e.Name
 		en, ok := p.entries[key]
@@ -116,6 +119,9 @@ func (p *LiveProgress) lines() []string {
 	var out []string
 	if p.title != "" {
 		out = append(out, p.title)
+	}
+	if p.notice != "" {
+		out = append(out, "  ⚠ "+p.notice)
 	}
 	var hooks, checks []*liveEntry
 	byWave := map[int][]*liveEntry{}

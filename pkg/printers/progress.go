@@ -36,6 +36,8 @@ func (p *PlainProgress) Event(e lifecycle.Event) {
 		fmt.Fprintf(p.W, "%s %s %s: %s\n", ts, e.Release, e.Name, e.Detail)
 	case "wave":
 		fmt.Fprintf(p.W, "%s %s %s\n", ts, e.Name, e.Action)
+	case "api":
+		fmt.Fprintf(p.W, "%s %s\n", ts, e.Detail)
 	default:
 		line := fmt.Sprintf("%s %-8s %s", ts, e.Action, e.Name)
 		if e.Detail != "" {

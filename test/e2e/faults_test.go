@@ -224,7 +224,7 @@ func TestAPIServerDownDuringUpgrade(t *testing.T) {
 	mustSherpack(t, "install", "shop", webapp, "-n", ns)
 	p, kc := startProxy(t)
 	h := p.Hold(applyOf("deployments", ""))
-	r := startSherpack(t, kc, "upgrade", "shop", webapp, "-n", ns, "--set", "replicas=3", "--progress=none")
+	r := startSherpack(t, kc, "upgrade", "shop", webapp, "-n", ns, "--set", "replicas=3", "--progress=json")
 	arrived(t, h, r, "the apply of the Deployment")
 	p.Down(4 * time.Second)
 	h.Release()
@@ -232,8 +232,15 @@ func TestAPIServerDownDuringUpgrade(t *testing.T) {
 	if res.code != 0 {
 		t.Fatalf("upgrade across a 4s outage: exit %d\n%s", res.code, res.stderr)
 	}
-	if !strings.Contains(res.stderr, "unreachable (connection refused); retrying for up to 1m0s") || !strings.Contains(res.stderr, "API server answering again after") {
-		t.Fatalf("the outage was not reported:\n%s", res.stderr)
+	// Told as progress events: --progress=json stays one JSON object per line.
+	var told []string
+	for _, e := range events(t, res.stderr) {
+		if e.Type == "api" {
+			told = append(told, e.Detail)
+		}
+	}
+	if len(told) != 2 || !strings.Contains(told[0], "unreachable (connection refused); retrying for up to 1m0s") || !strings.Contains(told[1], "API server answering again after") {
+		t.Fatalf("the outage was not reported: %q\n%s", told, res.stderr)
 	}
 	if h := history(t, ns, "shop"); h != "1:superseded 2:deployed" {
 		t.Fatalf("history: %s", h)
@@ -258,8 +265,8 @@ func TestAPIServerDownPastTheTimeout(t *testing.T) {
 	p.Down(8 * time.Second)
 	h.Release()
 	res := r.wait(t, 2*time.Minute)
-	if res.code == 0 || !strings.Contains(res.stderr, "3s") {
-		t.Fatalf("want a failure naming the 3s timeout, got exit %d\n%s", res.code, res.stderr)
+	if res.code == 0 || !strings.Contains(res.stderr, "timed out after 3s (--timeout)") || !strings.Contains(res.stderr, "Warning: API server 127.0.0.1") {
+		t.Fatalf("want a failure naming the 3s timeout, the outage told as a warning; got exit %d\n%s", res.code, res.stderr)
 	}
 	store := secretsStore(t)
 	assertClean(t, store, ns, "shop", "the timed-out upgrade")
