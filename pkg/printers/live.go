@@ -19,7 +19,7 @@ type LiveProgress struct {
 	mu      sync.Mutex
 	start   time.Time
 	title   string
-	notice  string // the API server's availability, when it has been in question
+	notice  string   // the API server's availability, when it has been in question
 	order   []string // keys in first-seen order
 	entries map[string]*liveEntry
 	waves   map[int]string // wave -> state
