@@ -376,17 +376,16 @@ func (c *Client) finish(ctx context.Context, rel *releases.Release, deployErr er
 		return err
 	}
 	for _, m := range hist {
-		if m.Revision < rel.Revision && (m.State == releases.StateDeployed || m.State == releases.StateFailed) {
-			old, err := c.Store.Get(ctx, rel.Namespace, rel.Name, m.Revision)
-			if err != nil {
-				continue
-			}
-			if m.State == releases.StateFailed {
-				continue // a failed revision stays failed: history keeps what happened
-			}
-			if err := c.Store.Transition(ctx, old, releases.StateSuperseded, ""); err != nil && !releases.IsConflict(err) {
-				return err
-			}
+		// A failed revision stays failed: history keeps what happened.
+		if m.Revision >= rel.Revision || m.State != releases.StateDeployed {
+			continue
+		}
+		old, err := c.Store.Get(ctx, rel.Namespace, rel.Name, m.Revision)
+		if err != nil {
+			continue
+		}
+		if err := c.Store.Transition(ctx, old, releases.StateSuperseded, ""); err != nil && !releases.IsConflict(err) {
+			return err
 		}
 	}
 	return c.Store.Prune(ctx, rel.Namespace, rel.Name)

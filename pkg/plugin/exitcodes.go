@@ -3,6 +3,8 @@ package plugin
 import (
 	"errors"
 	"strings"
+
+	"github.com/sherpack/kubectl-sherpack/pkg/retry"
 )
 
 // Exit codes are a contract with scripts and CI jobs (see ARCHITECTURE.md).
@@ -46,7 +48,13 @@ func ExitCode(err error) int {
 }
 
 // ErrorMessage is what the user reads after "Error: ".
-func ErrorMessage(err error) string { return err.Error() }
+func ErrorMessage(err error) string {
+	msg := err.Error()
+	if msg != "" && retry.Unreachable(err) {
+		msg += "\nThe API server did not accept the connection: is it running, and is this the right context (kubectl config current-context, --context, --kubeconfig)?"
+	}
+	return msg
+}
 
 // cobra reports flag and argument mistakes as plain errors; recognise them by their wording.
 func isCobraUsage(err error) bool {

@@ -81,7 +81,10 @@ const (
 	annDescription = "sherpack.io/description"
 	annPayload     = "sherpack.io/payload"
 	annCompression = "sherpack.io/compression"
-	labelChunkGen  = "sherpack.io/chunk-gen"
+	// annChunkGen on a chunked record names the generation of chunks its index points to, so
+	// that leftovers can be told from metadata alone.
+	annChunkGen   = "sherpack.io/chunk-gen"
+	labelChunkGen = "sherpack.io/chunk-gen"
 
 	maxDescriptionAnnotation = 1024
 )

@@ -174,6 +174,62 @@ func TestChunkLeftoversInvisibleAndCleaned(t *testing.T) {
 	}
 }
 
+// Leftovers that no later write of the same revision cleans (a revision that was never written
+// again, another generation of a stored one, chunks of a record now kept whole) are swept by
+// Prune; the chunks records point to stay, in both storage layouts.
+func TestPruneSweepsChunkLeftovers(t *testing.T) {
+	t.Parallel()
+	for _, opts := range []KubeOptions{{ChunkSize: 256 << 10}, {ChunkSize: 256 << 10, Strategy: SeparateManifests}} {
+		dut := kubeDUT(t, "secrets", opts)
+		kd := dut.driver.(*kubeDriver)
+		ns := dut.namespace(t)
+		s := NewStore(dut.driver)
+		ctx := context.Background()
+		big := testRelease(ns, "web", 1, StatePendingInstall)
+		big.Manifest = incompressible(1 << 20)
+		mustCreate(t, s, big)
+		small := testRelease(ns, "web", 2, StatePendingUpgrade)
+		mustCreate(t, s, small)
+		other := testRelease(ns, "other", 1, StatePendingInstall)
+		other.Manifest = incompressible(600 << 10)
+		mustCreate(t, s, other)
+		// Leftovers: another generation of revision 1, chunks of inline revision 2, chunks of a
+		// revision 3 whose record was never written.
+		for _, rev := range []*Release{testRelease(ns, "web", 1, StateDeployed), testRelease(ns, "web", 2, StateDeployed), testRelease(ns, "web", 3, StatePendingUpgrade)} {
+			rev.Manifest = incompressible(700 << 10)
+			_, _, idx, chunks, err := kd.layout(rev)
+			if err != nil || idx == nil {
+				t.Fatalf("layout: %v", err)
+			}
+			if err := kd.writeChunks(ctx, ns, rev, idx, chunks[:1]); err != nil {
+				t.Fatal(err)
+			}
+		}
+		cs := testenv.Clientset(t)
+		count := func(sel string) int {
+			l, err := cs.CoreV1().Secrets(ns).List(ctx, metav1.ListOptions{LabelSelector: sel})
+			if err != nil {
+				t.Fatal(err)
+			}
+			return len(l.Items)
+		}
+		before, otherBefore := count("owner=sherpack-chunk,name=web"), count("owner=sherpack-chunk,name=other")
+		if err := s.Prune(ctx, ns, "web"); err != nil {
+			t.Fatal(err)
+		}
+		after := count("owner=sherpack-chunk,name=web")
+		if after >= before-2 || count("owner=sherpack-chunk,name=web,version=2") != 0 || count("owner=sherpack-chunk,name=web,version=3") != 0 {
+			t.Fatalf("chunks of web before %d, after %d: leftovers remain", before, after)
+		}
+		if count("owner=sherpack-chunk,name=other") != otherBefore {
+			t.Fatal("sweeping one release touched another's chunks")
+		}
+		if got, err := s.Get(ctx, ns, "web", 1); err != nil || got.Manifest != big.Manifest {
+			t.Fatalf("revision 1 after the sweep: %v", err)
+		}
+	}
+}
+
 // A chunk index that lies (wrong checksum) is detected.
 func TestChunkIndexLieIsCorrupt(t *testing.T) {
 	t.Parallel()

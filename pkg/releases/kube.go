@@ -194,6 +194,9 @@ func (d *kubeDriver) Create(ctx context.Context, r *Release) error {
 	obj := &object{Name: key, Namespace: ns, Labels: d.labels(r), Annotations: metaAnnotations(r), Data: data}
 	obj.Annotations[annPayload] = kind
 	obj.Annotations[annCompression] = string(d.opts.Compression)
+	if idx != nil {
+		obj.Annotations[annChunkGen] = idx.Gen
+	}
 	var rv string
 	err = retryWrite(ctx, func() error {
 		var e error
@@ -237,6 +240,9 @@ func (d *kubeDriver) Update(ctx context.Context, r *Release) error {
 	obj := &object{Name: key, Namespace: ns, Labels: d.labels(r), Annotations: metaAnnotations(r), Data: data, ResourceVersion: r.storageVersion}
 	obj.Annotations[annPayload] = kind
 	obj.Annotations[annCompression] = string(d.opts.Compression)
+	if idx != nil {
+		obj.Annotations[annChunkGen] = idx.Gen
+	}
 	var rv string
 	err = retryWrite(ctx, func() error {
 		var e error
@@ -348,6 +354,55 @@ func (d *kubeDriver) deleteSelected(ctx context.Context, ns, selector, keepGen s
 		}
 		if err := d.objects.Delete(ctx, ns, m.Name); err != nil && !apierrors.IsNotFound(err) {
 			errs = append(errs, fmt.Errorf("delete chunk %s: %w", d.where(ns, m.Name), err))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// SweepChunks deletes the chunks of a release that no record points to: leftovers of a write
+// that was interrupted (a process killed, an API server gone) after some chunks were created or
+// before the previous generation was deleted. Two metadata lists; the caller holds the lock.
+func (d *kubeDriver) SweepChunks(ctx context.Context, namespace, name string) error {
+	ns := d.ns(namespace)
+	recSel := labelOwner + "=" + ownerRelease + "," + labelName + "=" + name
+	chunkSel := labelOwner + "=" + ownerChunk + "," + labelName + "=" + name
+	if d.opts.Namespace != "" {
+		recSel += "," + labelReleaseNamespace + "=" + namespace
+		chunkSel += "," + labelReleaseNamespace + "=" + namespace
+	}
+	chunks, err := d.meta.Resource(d.gvr).Namespace(ns).List(ctx, metav1.ListOptions{LabelSelector: chunkSel})
+	if err != nil || len(chunks.Items) == 0 {
+		return err
+	}
+	recs, err := d.meta.Resource(d.gvr).Namespace(ns).List(ctx, metav1.ListOptions{LabelSelector: recSel})
+	if err != nil {
+		return err
+	}
+	// The generation each stored revision points to; "" for a record kept whole (no chunks);
+	// unknown revisions (chunked by a writer that did not say which generation) are left alone.
+	gens, unknown := map[string]string{}, map[string]bool{}
+	for _, m := range recs.Items {
+		v := m.Labels[labelVersion]
+		switch gen, kind := m.Annotations[annChunkGen], m.Annotations[annPayload]; {
+		case gen != "":
+			gens[v] = gen
+		case kind == "inline":
+			gens[v] = ""
+		default:
+			unknown[v] = true
+		}
+	}
+	var errs []error
+	for _, c := range chunks.Items {
+		v := c.Labels[labelVersion]
+		if unknown[v] {
+			continue
+		}
+		if gen, stored := gens[v]; stored && gen != "" && gen == c.Labels[labelChunkGen] {
+			continue
+		}
+		if err := d.objects.Delete(ctx, ns, c.Name); err != nil && !apierrors.IsNotFound(err) {
+			errs = append(errs, fmt.Errorf("delete leftover chunk %s: %w", d.where(ns, c.Name), err))
 		}
 	}
 	return errors.Join(errs...)

@@ -41,7 +41,14 @@ func acquireLease(ctx context.Context, cs kubernetes.Interface, ns, leaseName, r
 	leases := cs.CoordinationV1().Leases(ns)
 	holderJSON, _ := json.Marshal(h)
 	secs := int32(max(1, ttl/time.Second))
+	// lost counts writes whose answer was lost: a few are looked at again (the write may have
+	// landed); more means the API server is not answering, which is said as it is.
+	lost := 0
+	var lastErr error
 	for attempt := 0; attempt < 10; attempt++ {
+		if lost > 3 {
+			return nil, fmt.Errorf("take lock Lease %s/%s: %w", ns, leaseName, lastErr)
+		}
 		now := metav1.NewMicroTime(nowUTC())
 		cur, err := leases.Get(ctx, leaseName, metav1.GetOptions{})
 		if apierrors.IsNotFound(err) {
@@ -52,6 +59,9 @@ func acquireLease(ctx context.Context, cs kubernetes.Interface, ns, leaseName, r
 				Spec: coordinationv1.LeaseSpec{HolderIdentity: &h.ID, LeaseDurationSeconds: &secs, AcquireTime: &now, RenewTime: &now},
 			}
 			created, err := leases.Create(ctx, l, metav1.CreateOptions{})
+			if transient(err) {
+				lost, lastErr = lost+1, err
+			}
 			if apierrors.IsAlreadyExists(err) || transient(err) {
 				pause(ctx, attempt)
 				continue
@@ -61,11 +71,8 @@ func acquireLease(ctx context.Context, cs kubernetes.Interface, ns, leaseName, r
 			}
 			return &leaseLock{cs: cs, lease: created, holder: h}, nil
 		}
-		if transient(err) {
-			pause(ctx, attempt)
-			continue
-		}
 		if err != nil {
+			// The client has already retried what a read can retry.
 			return nil, fmt.Errorf("read lock Lease %s/%s: %w", ns, leaseName, err)
 		}
 		prev, held, renewed, expires := leaseState(cur)
@@ -87,6 +94,9 @@ func acquireLease(ctx context.Context, cs kubernetes.Interface, ns, leaseName, r
 		}
 		next.Spec = coordinationv1.LeaseSpec{HolderIdentity: &h.ID, LeaseDurationSeconds: &secs, AcquireTime: &now, RenewTime: &now, LeaseTransitions: &trans}
 		updated, err := leases.Update(ctx, next, metav1.UpdateOptions{})
+		if transient(err) {
+			lost, lastErr = lost+1, err
+		}
 		if apierrors.IsConflict(err) || transient(err) {
 			pause(ctx, attempt)
 			continue // someone else moved first, or the answer was lost: look again

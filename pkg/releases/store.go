@@ -178,8 +178,19 @@ func (s *Store) Save(ctx context.Context, r *Release) error {
 	return s.Driver.Update(ctx, r)
 }
 
-// Prune deletes the oldest revisions past HistoryMax, never the last deployed one.
+// chunkSweeper is a driver that can find and delete chunks no record points to.
+type chunkSweeper interface {
+	SweepChunks(ctx context.Context, namespace, name string) error
+}
+
+// Prune deletes the oldest revisions past HistoryMax, never the last deployed one, and the
+// leftovers of interrupted record writes. The caller holds the release lock.
 func (s *Store) Prune(ctx context.Context, namespace, name string) error {
+	if sw, ok := s.Driver.(chunkSweeper); ok {
+		if err := sw.SweepChunks(ctx, namespace, name); err != nil {
+			return err
+		}
+	}
 	if s.HistoryMax <= 0 {
 		return nil
 	}

@@ -36,3 +36,9 @@ func Transient(err error) bool {
 	msg := err.Error()
 	return strings.Contains(msg, "connection reset") || strings.Contains(msg, "EOF") || strings.Contains(msg, "connection refused")
 }
+
+// Unreachable tells whether an error is a connection that could not be opened (nothing
+// listening, or the host cannot be reached), as opposed to an answer.
+func Unreachable(err error) bool {
+	return err != nil && notSent(err)
+}

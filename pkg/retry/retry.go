@@ -53,6 +53,17 @@ type Outage struct {
 	mu       sync.Mutex
 	answered bool
 	since    time.Time // start of the current outage, zero when none
+	hopeless bool      // a request gave up on a server that never answered: do not wait again
+}
+
+// gaveUp records that a request gave up on a server that never answered.
+func (o *Outage) gaveUp() { o.mu.Lock(); o.hopeless = !o.answered; o.mu.Unlock() }
+
+// isHopeless: an earlier request of this process gave up on a server that never answered.
+func (o *Outage) isHopeless() bool {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return o.hopeless && !o.answered
 }
 
 func (o *Outage) budget() time.Duration {
@@ -188,7 +199,10 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 					break
 				}
 			}
-			if refused >= attempts {
+			if refused >= attempts || (t.Outage != nil && t.Outage.isHopeless()) {
+				if t.Outage != nil {
+					t.Outage.gaveUp()
+				}
 				return resp, err
 			}
 			wait = backoff(base, maxWait, refused)

@@ -98,7 +98,7 @@ func TestSoakChunkedUpgradeKilledAtRandomPoints(t *testing.T) {
 	interrupted, viaRecover := 0, 0
 	for i := 1; i <= 12; i++ {
 		r := startSherpack(t, testenv.Kubeconfig(), "upgrade", "big", "-f", release(fmt.Sprintf("k%d", i)), "-n", ns, "--lock-ttl", lockTTL, "--progress=none")
-		time.Sleep(time.Duration(rng.IntN(2500)) * time.Millisecond)
+		time.Sleep(time.Duration(rng.IntN(1800)) * time.Millisecond)
 		r.kill()
 		latest, err := store.Latest(ctx, ns, "big")
 		if err != nil {

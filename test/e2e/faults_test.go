@@ -337,3 +337,26 @@ status:
 	}
 	t.Logf("ready seen after %d cut and %d expired watches, %s", p.WatchCuts.Load(), p.ExpiredWatches.Load(), time.Since(start).Round(time.Millisecond))
 }
+
+// A server that never answers (a wrong context, say) fails soon, with the error and what to
+// check, and an operation says so instead of blaming lock contention.
+func TestUnreachableServerNamed(t *testing.T) {
+	t.Parallel()
+	kc := filepath.Join(t.TempDir(), "kubeconfig")
+	if err := os.WriteFile(kc, []byte(`apiVersion: v1
+kind: Config
+clusters: [{name: nowhere, cluster: {server: "https://127.0.0.1:1", insecure-skip-tls-verify: true}}]
+users: [{name: u, user: {token: x}}]
+contexts: [{name: nowhere, context: {cluster: nowhere, user: u}}]
+current-context: nowhere
+`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, args := range [][]string{{"list"}, {"install", "shop", webapp}} {
+		r := runCmd(t, testenv.PluginBinary(), []string{"KUBECONFIG=" + kc}, args...)
+		if r.code != 1 || !strings.Contains(r.stderr, "127.0.0.1:1") || !strings.Contains(r.stderr, "connection refused") ||
+			!strings.Contains(r.stderr, "is this the right context") || strings.Contains(r.stderr, "contention") {
+			t.Fatalf("%v against nothing: exit %d\n%s", args, r.code, r.stderr)
+		}
+	}
+}
