@@ -176,6 +176,9 @@ func TestKilledBetweenWaves(t *testing.T) {
 	if h := history(t, ns, "waves"); h != "1:deployed 2:failed" {
 		t.Fatalf("history after recover: %s", h)
 	}
+	if table := mustSherpack(t, "history", "waves", "-n", ns).stdout; !strings.Contains(table, "interrupted: upgrade by") {
+		t.Fatalf("history should say what happened to revision 2:\n%s", table)
+	}
 	mustSherpack(t, "upgrade", "waves", "-f", waves("v3"), "-n", ns, "--progress=none")
 	if h := history(t, ns, "waves"); h != "1:superseded 2:failed 3:deployed" {
 		t.Fatalf("history: %s", h)

@@ -159,7 +159,7 @@ func TestSoakLifecycleThroughOutages(t *testing.T) {
 		{"install", "shop", webapp}, {"upgrade", "shop", webapp, "--set", "replicas=3"}, {"rollback", "shop"},
 		{"upgrade", "shop", webapp, "--set", "replicas=2"}, {"diff", "upgrade", "shop", webapp}, {"uninstall", "shop"},
 	}
-	for round := 0; round < 2; round++ {
+	for round := 0; round < 3; round++ {
 		for _, step := range steps {
 			r := runCmd(t, testenv.PluginBinary(), []string{"KUBECONFIG=" + kc}, append(step, "-n", ns)...)
 			if r.code != 0 && strings.Contains(r.stderr, "connection refused") && !strings.Contains(r.stderr, "unreachable") {
@@ -177,5 +177,5 @@ func TestSoakLifecycleThroughOutages(t *testing.T) {
 			}
 		}
 	}
-	t.Logf("12 commands succeeded through %d outages (%d started during one and were run again)", outages.Load(), firstContact)
+	t.Logf("18 commands succeeded through %d outages (%d started during one and were run again)", outages.Load(), firstContact)
 }
