@@ -315,3 +315,32 @@ func TestAnswerCutHalfwayRetried(t *testing.T) {
 		t.Fatalf("a POST cut halfway must reach the caller as an error, once: %v, %d calls", err, calls.Load())
 	}
 }
+
+// The cost of the transport on an ordinary answer (a 64 KiB list read in full here instead of by
+// the caller), next to the bare transport.
+func BenchmarkTransport(b *testing.B) {
+	body := []byte(`{"kind":"List","items":[` + strings.Repeat(`{"a":"0123456789abcdef"},`, 2700) + `{}]}`)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.Write(body) }))
+	defer srv.Close()
+	for _, tc := range []struct {
+		name string
+		rt   http.RoundTripper
+	}{
+		{"bare", &http.Transport{}},
+		{"retry", &Transport{Next: &http.Transport{}, Outage: &Outage{}}},
+	} {
+		b.Run(tc.name, func(b *testing.B) {
+			c := &http.Client{Transport: tc.rt}
+			b.SetBytes(int64(len(body)))
+			b.ReportAllocs()
+			for b.Loop() {
+				resp, err := c.Get(srv.URL)
+				if err != nil {
+					b.Fatal(err)
+				}
+				_, _ = io.Copy(io.Discard, resp.Body)
+				resp.Body.Close()
+			}
+		})
+	}
+}
