@@ -74,11 +74,19 @@ func (c *Client) Mapping(gvk schema.GroupVersionKind) (*meta.RESTMapping, error)
 	}
 	if err != nil {
 		if meta.IsNoMatchError(err) {
-			return nil, fmt.Errorf("the cluster has no kind %s in %s (is its CustomResourceDefinition installed?)", gvk.Kind, gvk.GroupVersion())
+			return nil, &UnknownKindError{GVK: gvk}
 		}
 		return nil, err
 	}
 	return m, nil
+}
+
+// UnknownKindError: the API server does not serve the kind (its CRD is not installed, or the
+// API version was retired). Other mapping errors (discovery failing) are not this.
+type UnknownKindError struct{ GVK schema.GroupVersionKind }
+
+func (e *UnknownKindError) Error() string {
+	return fmt.Sprintf("the cluster has no kind %s in %s (is its CustomResourceDefinition installed?)", e.GVK.Kind, e.GVK.GroupVersion())
 }
 
 // Resource is the dynamic client of an object's resource, in its namespace; namespaced objects

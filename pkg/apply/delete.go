@@ -4,13 +4,17 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sort"
+	"strings"
 	"time"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/watch"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/apimachinery/pkg/types"
 
 	"github.com/sherpack/kubectl-sherpack/pkg/manifest"
+	"github.com/sherpack/kubectl-sherpack/pkg/retry"
 )
 
 // DeleteResult says what happened to one object.
@@ -18,6 +22,7 @@ type DeleteResult struct {
 	Key    manifest.Key
 	Action string // deleted, kept (resource-policy keep), gone (already absent), skipped (not ours), unknown-kind
 	Reason string
+	uid    types.UID // of the object deleted, so that a new one of the same name is not waited for
 }
 
 // DeleteOptions of Delete.
@@ -33,7 +38,9 @@ type DeleteOptions struct {
 
 // Delete removes objects in reverse plan order, one step at a time (objects of a step in
 // parallel). Objects with resource-policy keep, objects that no longer carry this release's
-// labels, and objects whose kind the API no longer serves are left and reported.
+// labels, and objects whose kind the API no longer serves are left and reported. What is there
+// is read first as metadata, one list per resource and namespace (or a few gets), not one read
+// per object.
 func (c *Client) Delete(ctx context.Context, objs []*manifest.Object, o DeleteOptions) ([]DeleteResult, error) {
 	if o.Action == "" {
 		o.Action = "deleted"
@@ -43,21 +50,55 @@ func (c *Client) Delete(ctx context.Context, objs []*manifest.Object, o DeleteOp
 		return nil, err
 	}
 	var results []DeleteResult
-	var errs []error
 	for i := len(plan.Steps) - 1; i >= 0; i-- {
 		step := plan.Steps[i].Objects
 		res := make([]DeleteResult, len(step))
-		stepErrs := make([]error, len(step))
+		errs := make([]error, len(step))
+		targets := make([]*manifest.Object, len(step)) // nil: nothing to delete
+		var read []*manifest.Object
+		for j, obj := range step {
+			res[j].Key = obj.Key()
+			ann, err := manifest.ParseAnnotations(obj)
+			if err != nil {
+				errs[j] = err
+				continue
+			}
+			if ann.Keep {
+				res[j].Action, res[j].Reason = "kept", "resource-policy keep"
+				c.emit(o, Event{Key: res[j].Key, Action: "kept"})
+				continue
+			}
+			cp := &manifest.Object{Unstructured: obj.DeepCopy(), Source: obj.Source, Line: obj.Line}
+			if _, _, err := c.Resource(cp.Unstructured, o.ReleaseNamespace); err != nil {
+				var unknown *UnknownKindError
+				if errors.As(err, &unknown) {
+					res[j].Action, res[j].Reason = "unknown-kind", err.Error()
+					continue
+				}
+				errs[j] = fmt.Errorf("%s: %w", res[j].Key, err)
+				continue
+			}
+			targets[j] = cp
+			read = append(read, cp)
+		}
+		if err := errors.Join(errs...); err != nil {
+			return append(results, res...), err
+		}
+		live, err := c.existing(ctx, read, Options{})
+		if err != nil {
+			return append(results, res...), err
+		}
 		c.parallel(len(step), 16, func(j int) {
-			res[j], stepErrs[j] = c.deleteOne(ctx, step[j], o)
+			if targets[j] != nil {
+				res[j], errs[j] = c.deleteOne(ctx, targets[j], res[j].Key, live[targets[j].Key()], o)
+			}
 		})
 		results = append(results, res...)
-		errs = append(errs, stepErrs...)
 		if err := errors.Join(errs...); err != nil {
 			return results, err
 		}
 		if o.Wait && !o.DryRun {
-			if err := c.waitGone(ctx, step, res); err != nil {
+			if err := c.waitGone(ctx, targets, res); err != nil {
 				return results, err
 			}
 		}
@@ -65,44 +106,30 @@ func (c *Client) Delete(ctx context.Context, objs []*manifest.Object, o DeleteOp
 	return results, nil
 }
 
-func (c *Client) deleteOne(ctx context.Context, obj *manifest.Object, o DeleteOptions) (DeleteResult, error) {
-	k := obj.Key()
-	ann, err := manifest.ParseAnnotations(obj)
+// deleteOne deletes obj (namespace set) if live says it is there and still this release's;
+// the UID precondition makes sure that what is deleted is what was read.
+func (c *Client) deleteOne(ctx context.Context, obj *manifest.Object, k manifest.Key, live *metav1.PartialObjectMetadata, o DeleteOptions) (DeleteResult, error) {
+	if live == nil {
+		return DeleteResult{Key: k, Action: "gone"}, nil
+	}
+	if live.Labels[LabelReleaseName] != o.ReleaseName || live.Labels[LabelReleaseNamespace] != o.ReleaseNamespace {
+		return DeleteResult{Key: k, Action: "skipped", Reason: "no longer belongs to this release"}, nil
+	}
+	ri, _, err := c.Resource(obj.Unstructured, o.ReleaseNamespace)
 	if err != nil {
 		return DeleteResult{Key: k}, err
 	}
-	if ann.Keep {
-		c.emit(o, Event{Key: k, Action: "kept"})
-		return DeleteResult{Key: k, Action: "kept", Reason: "resource-policy keep"}, nil
-	}
-	cp := obj.DeepCopy()
-	ri, _, err := c.Resource(cp, o.ReleaseNamespace)
-	if err != nil {
-		// The kind is gone from the API (CRD removed, API version retired): report, go on.
-		return DeleteResult{Key: k, Action: "unknown-kind", Reason: err.Error()}, nil
-	}
-	live, err := ri.Get(ctx, cp.GetName(), metav1.GetOptions{})
-	if apierrors.IsNotFound(err) {
-		return DeleteResult{Key: k, Action: "gone"}, nil
-	}
-	if err != nil {
-		return DeleteResult{Key: k}, fmt.Errorf("read %s: %w", k, err)
-	}
-	l := live.GetLabels()
-	if l[LabelReleaseName] != o.ReleaseName || l[LabelReleaseNamespace] != o.ReleaseNamespace {
-		return DeleteResult{Key: k, Action: "skipped", Reason: "no longer belongs to this release"}, nil
-	}
-	opts := metav1.DeleteOptions{Preconditions: &metav1.Preconditions{UID: ptr(live.GetUID())}}
+	opts := metav1.DeleteOptions{Preconditions: &metav1.Preconditions{UID: ptr(live.UID)}}
 	if o.DryRun {
 		opts.DryRun = []string{metav1.DryRunAll}
 	}
 	bg := metav1.DeletePropagationBackground
 	opts.PropagationPolicy = &bg
-	if err := ri.Delete(ctx, cp.GetName(), opts); err != nil && !apierrors.IsNotFound(err) {
+	if err := ri.Delete(ctx, obj.GetName(), opts); err != nil && !apierrors.IsNotFound(err) {
 		return DeleteResult{Key: k}, fmt.Errorf("delete %s: %w", k, err)
 	}
 	c.emit(o, Event{Key: k, Action: o.Action})
-	return DeleteResult{Key: k, Action: "deleted"}, nil
+	return DeleteResult{Key: k, Action: "deleted", uid: live.UID}, nil
 }
 
 func (c *Client) emit(o DeleteOptions, ev Event) {
@@ -113,54 +140,68 @@ func (c *Client) emit(o DeleteOptions, ev Event) {
 
 func ptr[T any](v T) *T { return &v }
 
-// waitGone watches until every deleted object of a step has disappeared.
+// waitGone returns when every object of a step that was deleted has disappeared (or been
+// replaced by another of the same name), reading one metadata list per resource and namespace
+// every half second; the context bounds it.
 func (c *Client) waitGone(ctx context.Context, objs []*manifest.Object, res []DeleteResult) error {
+	type group struct {
+		gvr  schema.GroupVersionResource
+		ns   string
+		uids map[string]types.UID // name -> UID deleted
+		keys map[string]manifest.Key
+	}
+	groups := map[string]*group{}
 	for i, obj := range objs {
-		if res[i].Action != "deleted" {
+		if obj == nil || res[i].Action != "deleted" {
 			continue
 		}
-		cp := obj.DeepCopy()
-		ri, _, err := c.Resource(cp, obj.GetNamespace())
+		m, err := c.Mapping(obj.GroupVersionKind())
 		if err != nil {
 			continue
 		}
-		w, err := ri.Watch(ctx, metav1.ListOptions{FieldSelector: "metadata.name=" + cp.GetName()})
-		if err != nil {
-			return err
+		gk := m.Resource.String() + "|" + obj.GetNamespace()
+		g := groups[gk]
+		if g == nil {
+			g = &group{gvr: m.Resource, ns: obj.GetNamespace(), uids: map[string]types.UID{}, keys: map[string]manifest.Key{}}
+			groups[gk] = g
 		}
-		// The object may be gone before the watch starts: check once.
-		if _, err := ri.Get(ctx, cp.GetName(), metav1.GetOptions{}); apierrors.IsNotFound(err) {
-			w.Stop()
-			continue
-		}
-		gone := false
-		for !gone {
-			select {
-			case <-ctx.Done():
-				w.Stop()
-				return fmt.Errorf("%s still exists (finalizers?): %w", obj.Key(), ctx.Err())
-			case ev, ok := <-w.ResultChan():
-				if !ok {
-					if _, err := ri.Get(ctx, cp.GetName(), metav1.GetOptions{}); apierrors.IsNotFound(err) {
-						gone = true
-						break
-					}
-					w, err = ri.Watch(ctx, metav1.ListOptions{FieldSelector: "metadata.name=" + cp.GetName()})
-					if err != nil {
-						return err
-					}
-					continue
-				}
-				if ev.Type == watch.Deleted {
-					gone = true
-				}
-			case <-time.After(5 * time.Second):
-				if _, err := ri.Get(ctx, cp.GetName(), metav1.GetOptions{}); apierrors.IsNotFound(err) {
-					gone = true
+		g.uids[obj.GetName()], g.keys[obj.GetName()] = res[i].uid, res[i].Key
+	}
+	for len(groups) > 0 {
+		for gk, g := range groups {
+			list, err := c.Metadata.Resource(g.gvr).Namespace(g.ns).List(ctx, metav1.ListOptions{})
+			if err != nil && !retry.Transient(err) {
+				return fmt.Errorf("list %s in %q: %w", g.gvr.Resource, g.ns, err)
+			}
+			if err != nil {
+				continue // busy or unreachable: look again
+			}
+			left := map[string]types.UID{}
+			for _, it := range list.Items {
+				if uid, ok := g.uids[it.Name]; ok && (uid == "" || uid == it.UID) {
+					left[it.Name] = uid
 				}
 			}
+			g.uids = left
+			if len(left) == 0 {
+				delete(groups, gk)
+			}
 		}
-		w.Stop()
+		if len(groups) == 0 {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			var still []string
+			for _, g := range groups {
+				for name := range g.uids {
+					still = append(still, g.keys[name].String())
+				}
+			}
+			sort.Strings(still)
+			return fmt.Errorf("still there (finalizers?): %s: %w", strings.Join(still, ", "), ctx.Err())
+		case <-time.After(500 * time.Millisecond):
+		}
 	}
 	return nil
 }

@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"context"
+	"fmt"
 	"encoding/json"
 	"strings"
 	"testing"
@@ -167,6 +168,42 @@ func TestManifestsReleasePrunes(t *testing.T) {
 		if _, err := cs.CoreV1().ConfigMaps(ns).Get(ctx, name, metav1.GetOptions{}); err != nil {
 			t.Fatalf("%s: %v", name, err)
 		}
+	}
+}
+
+// Uninstall of many objects: what is gone already is fine, what someone relabelled for another
+// owner is left alone, what carries keep stays, the rest is deleted and awaited (--wait).
+func TestUninstallLeavesWhatIsNotItsOwn(t *testing.T) {
+	t.Parallel()
+	ns := testenv.Namespace(t)
+	cs := testenv.Clientset(t)
+	ctx := context.Background()
+	var b strings.Builder
+	for i := 0; i < 8; i++ {
+		fmt.Fprintf(&b, "---\napiVersion: v1\nkind: ConfigMap\nmetadata: {name: cm-%d}\ndata: {k: v}\n", i)
+	}
+	b.WriteString("---\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: kept\n  annotations: {sherpack.io/resource-policy: keep}\ndata: {k: v}\n")
+	mustSherpack(t, "install", "many", "-f", writeFiles(t, map[string]string{"all.yaml": b.String()}), "-n", ns)
+	if err := cs.CoreV1().ConfigMaps(ns).Delete(ctx, "cm-0", metav1.DeleteOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	patch := []byte(`{"metadata":{"labels":{"sherpack.io/release-name":"someone-else"}}}`)
+	if _, err := cs.CoreV1().ConfigMaps(ns).Patch(ctx, "cm-1", types.MergePatchType, patch, metav1.PatchOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	mustSherpack(t, "uninstall", "many", "-n", ns, "--wait")
+	left, err := cs.CoreV1().ConfigMaps(ns).List(ctx, metav1.ListOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, c := range left.Items {
+		if strings.HasPrefix(c.Name, "cm-") || c.Name == "kept" {
+			names = append(names, c.Name)
+		}
+	}
+	if strings.Join(names, ",") != "cm-1,kept" {
+		t.Fatalf("after uninstall: %v (want the relabelled cm-1 and kept)", names)
 	}
 }
 
