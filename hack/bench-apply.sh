@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Side by side on the local control plane: sherpack, Helm 4.3.1 and kubectl (server-side apply +
 # kubectl wait, the reference) on the same 300-object workload (200 ConfigMaps, 50 Deployments of
-# 2 replicas, 50 Services): install with wait, no-op upgrade, image-change upgrade with wait.
+# 2 replicas, 50 Services): install with wait, no-op upgrade, image-change upgrade with wait,
+# uninstall waiting until every object is gone.
 # Needs KUBECONFIG (hack/bench.sh provides it). Helm is built into _output/tools on first use.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -56,10 +57,12 @@ run sherpack-noop      "$sherpack" upgrade bench "$work/pack" -n "$ns" --wait --
 run sherpack-diff      "$sherpack" diff upgrade bench "$work/pack" -n "$ns" --set tag=2 -o name
 run sherpack-dryrun    "$sherpack" upgrade bench "$work/pack" -n "$ns" --set tag=2 --dry-run=server
 run sherpack-image     "$sherpack" upgrade bench "$work/pack" -n "$ns" --wait --progress=none --set image=registry.local/web:2
+run sherpack-uninstall "$sherpack" uninstall bench -n "$ns" --wait --progress=none
 ns=bench-h-$stamp
 run helm-install "$helm" install bench "$work/chart" -n "$ns" --wait --timeout 5m
 run helm-noop    "$helm" upgrade bench "$work/chart" -n "$ns" --wait --timeout 5m
 run helm-image   "$helm" upgrade bench "$work/chart" -n "$ns" --wait --timeout 5m --set image=registry.local/web:2
+run helm-uninstall "$helm" uninstall bench -n "$ns" --wait --timeout 5m
 ns=bench-k-$stamp
 kwait() { "$kubectl" wait --for=condition=Available deployment --all -n "$ns" --timeout 5m; }
 kapply() { "$kubectl" apply --server-side -f "$1" -n "$ns" && kwait; }
@@ -67,9 +70,10 @@ krollout() { "$kubectl" apply --server-side -f "$1" -n "$ns" && "$kubectl" wait 
 run kubectl-install kapply "$work/plain/v1.yaml"
 run kubectl-noop    kapply "$work/plain/v1.yaml"
 run kubectl-image   krollout "$work/plain/v2.yaml"
+run kubectl-uninstall "$kubectl" delete -f "$work/plain/v2.yaml" -n "$ns" --wait
 
 printf '\n%-22s %10s %10s %10s\n' "300 objects" sherpack helm kubectl
-for op in install noop image; do
+for op in install noop image uninstall; do
   printf '%-22s %9.2fs %9.2fs %9.2fs\n' "$op" "${T[sherpack-$op]}" "${T[helm-$op]}" "${T[kubectl-$op]}"
 done
 div() { awk -v a="$1" -v b="$2" 'BEGIN{printf "%.2f", a/b}'; }
