@@ -224,7 +224,7 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 				}
 				// Read the whole answer here, so that a connection cut halfway through it is
 				// one more retry, not an error for the caller.
-				b, rerr := io.ReadAll(resp.Body)
+				b, rerr := readAll(resp)
 				resp.Body.Close()
 				if rerr == nil {
 					resp.Body = io.NopCloser(bytes.NewReader(b))
@@ -266,6 +266,16 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 		case <-time.After(wait):
 		}
 	}
+}
+
+// readAll reads an answer's body in one allocation when its length is known.
+func readAll(resp *http.Response) ([]byte, error) {
+	if n := resp.ContentLength; n > 0 && n <= 64<<20 {
+		b := make([]byte, n)
+		_, err := io.ReadFull(resp.Body, b)
+		return b, err
+	}
+	return io.ReadAll(resp.Body)
 }
 
 // bufferable: an ordinary answer, not a stream (watch, followed logs, an upgraded connection).

@@ -239,3 +239,34 @@ func TestKilledDuringHook(t *testing.T) {
 		t.Fatalf("the new hook Job has not succeeded: %+v", job.Status)
 	}
 }
+
+// SIGKILL in the middle of an uninstall (some objects deleted, others not): once the lock has
+// expired, uninstall again finishes the job and the kept history says so.
+func TestKilledDuringUninstall(t *testing.T) {
+	t.Parallel()
+	ns := testenv.Namespace(t)
+	mustSherpack(t, "install", "shop", webapp, "-n", ns, "--lock-ttl", lockTTL)
+	p, kc := startProxy(t)
+	h := p.Hold(func(r *http.Request, _ []byte) bool {
+		return r.Method == http.MethodDelete && strings.Contains(r.URL.Path, "/deployments/")
+	})
+	r := startSherpack(t, kc, "uninstall", "shop", "-n", ns, "--keep-history", "--lock-ttl", lockTTL, "--progress=none")
+	arrived(t, h, r, "the deletion of the Deployment")
+	r.kill()
+	h.Release()
+	if h := history(t, ns, "shop"); h != "1:pending-uninstall" {
+		t.Fatalf("killed mid-uninstall, history: %s", h)
+	}
+	time.Sleep(2100 * time.Millisecond)
+	mustSherpack(t, "uninstall", "shop", "-n", ns, "--keep-history", "--progress=none")
+	if h := history(t, ns, "shop"); h != "1:uninstalled" {
+		t.Fatalf("history after the second uninstall: %s", h)
+	}
+	if table := mustSherpack(t, "history", "shop", "-n", ns).stdout; !strings.Contains(table, "Uninstallation complete") {
+		t.Fatalf("history:\n%s", table)
+	}
+	ds, err := testenv.Clientset(t).AppsV1().Deployments(ns).List(context.Background(), metav1.ListOptions{})
+	if err != nil || len(ds.Items) != 0 {
+		t.Fatalf("deployments left after uninstall: %v %v", ds, err)
+	}
+}
