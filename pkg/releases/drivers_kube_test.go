@@ -10,6 +10,7 @@ import (
 	"time"
 
 	rbacv1 "k8s.io/api/rbac/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/metadata"
@@ -463,5 +464,53 @@ func TestHelperLockProcess(t *testing.T) {
 		}
 		fmt.Println("RESULT holding")
 		time.Sleep(time.Minute)
+	}
+}
+
+// Releasing a lock whose Lease changed since we last wrote it: a renewal of ours whose answer
+// was lost still leaves it ours, so it is deleted (not stranded until it expires); a Lease
+// someone else took over is left to them.
+func TestLockReleaseAfterLostRenewal(t *testing.T) {
+	t.Parallel()
+	dut := kubeDUT(t, "secrets", KubeOptions{})
+	ns := dut.namespace(t)
+	ctx := context.Background()
+	leases := testenv.Clientset(t).CoordinationV1().Leases(ns)
+	touch := func(holder string) {
+		t.Helper()
+		cur, err := leases.Get(ctx, LockName("web"), metav1.GetOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		now := metav1.NewMicroTime(time.Now())
+		cur.Spec.RenewTime = &now
+		if holder != "" {
+			cur.Spec.HolderIdentity = &holder
+		}
+		if _, err := leases.Update(ctx, cur, metav1.UpdateOptions{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	lock, err := dut.driver.Lock(ctx, ns, "web", NewHolder("upgrade"), 30*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	touch("") // our renewal landed, its answer did not
+	if err := lock.Release(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := leases.Get(ctx, LockName("web"), metav1.GetOptions{}); !apierrors.IsNotFound(err) {
+		t.Fatalf("the lock is stranded after release: %v", err)
+	}
+	lock, err = dut.driver.Lock(ctx, ns, "web", NewHolder("upgrade"), 30*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	touch("someone-else")
+	if err := lock.Release(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if l, err := leases.Get(ctx, LockName("web"), metav1.GetOptions{}); err != nil || *l.Spec.HolderIdentity != "someone-else" {
+		t.Fatalf("a lock taken over by someone else was released: %v", err)
 	}
 }

@@ -164,18 +164,35 @@ func (l *leaseLock) Renew(ctx context.Context) error {
 }
 
 func (l *leaseLock) Release(ctx context.Context) error {
+	leases := l.cs.CoordinationV1().Leases(l.lease.Namespace)
 	uid, rv := l.lease.UID, l.lease.ResourceVersion
 	var err error
 	for attempt := 0; attempt < writeRetries; attempt++ {
-		err = l.cs.CoordinationV1().Leases(l.lease.Namespace).Delete(ctx, l.lease.Name,
-			metav1.DeleteOptions{Preconditions: &metav1.Preconditions{UID: &uid, ResourceVersion: &rv}})
-		if !transient(err) {
-			break
+		err = leases.Delete(ctx, l.lease.Name, metav1.DeleteOptions{Preconditions: &metav1.Preconditions{UID: &uid, ResourceVersion: &rv}})
+		if apierrors.IsConflict(err) {
+			// Changed since we last wrote it: by a renewal of ours whose answer was lost, or
+			// because someone took it over. Only ours is deleted.
+			cur, gerr := leases.Get(ctx, l.lease.Name, metav1.GetOptions{})
+			if apierrors.IsNotFound(gerr) {
+				return nil
+			}
+			if gerr == nil && (cur.Spec.HolderIdentity == nil || *cur.Spec.HolderIdentity != l.holder.ID) {
+				return nil // someone else's now
+			}
+			if gerr == nil {
+				uid, rv = cur.UID, cur.ResourceVersion
+				continue // still ours: delete what it is now
+			}
+			err = gerr
 		}
-		pause(ctx, attempt)
+		if err != nil && (transient(err) || apierrors.IsConflict(err)) {
+			pause(ctx, attempt)
+			continue
+		}
+		break
 	}
-	if err == nil || apierrors.IsNotFound(err) || apierrors.IsConflict(err) {
-		return nil // gone, or already someone else's
+	if err == nil || apierrors.IsNotFound(err) {
+		return nil
 	}
 	return fmt.Errorf("release lock Lease %s/%s: %w", l.lease.Namespace, l.lease.Name, err)
 }
