@@ -98,9 +98,9 @@ func (f *OperationFlags) common(createNS bool) lifecycle.CommonOptions {
 func (g *Globals) observer(mode string, errOut io.Writer) lifecycle.Observer {
 	obs := pickObserver(mode, errOut)
 	if _, quiet := obs.(printers.NoProgress); !quiet && g.Outage != nil {
-		g.Outage.Notify = func(msg string) {
+		g.Outage.SetNotify(func(msg string) {
 			obs.Event(lifecycle.Event{Time: time.Now(), Type: "api", Action: "warning", Detail: msg})
-		}
+		})
 	}
 	return obs
 }

@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/exec"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -372,7 +373,7 @@ func TestLockHolderKilled(t *testing.T) {
 			ctx := context.Background()
 			deployed(t, s, ns, "web", 1)
 			cmd := exec.Command(os.Args[0], "-test.run=^TestHelperLockProcess$")
-			out := &strings.Builder{}
+			out := &syncBuffer{}
 			cmd.Stdout, cmd.Stderr = out, out
 			cmd.Env = append(os.Environ(), "SHERPACK_LOCK_HELPER=hold", "SHERPACK_TEST_KUBECONFIG="+testenv.Kubeconfig(),
 				"HELPER_DRIVER="+kind, "HELPER_NS="+ns, "HELPER_DIR="+dir)
@@ -514,3 +515,16 @@ func TestLockReleaseAfterLostRenewal(t *testing.T) {
 		t.Fatalf("a lock taken over by someone else was released: %v", err)
 	}
 }
+
+// syncBuffer is a buffer a child process writes to while the test reads it.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+func (s *syncBuffer) String() string { s.mu.Lock(); defer s.mu.Unlock(); return s.b.String() }

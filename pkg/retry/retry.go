@@ -47,7 +47,8 @@ type Outage struct {
 	// Budget is how long requests that cannot connect are sent again once the server has
 	// answered at least once (default 60s). The request's context deadline bounds it too.
 	Budget time.Duration
-	// Notify, if set, is told in a sentence when an outage starts and when it ends.
+	// Notify, if set, is told in a sentence when an outage starts and when it ends (SetNotify
+	// changes it while requests may be under way).
 	Notify func(msg string)
 
 	mu       sync.Mutex
@@ -73,15 +74,18 @@ func (o *Outage) budget() time.Duration {
 	return o.Budget
 }
 
+// SetNotify changes who is told of outages.
+func (o *Outage) SetNotify(f func(msg string)) { o.mu.Lock(); o.Notify = f; o.mu.Unlock() }
+
 // ok records an answer; it ends an outage.
 func (o *Outage) ok() {
 	o.mu.Lock()
 	o.answered = true
-	since := o.since
+	since, notify := o.since, o.Notify
 	o.since = time.Time{}
 	o.mu.Unlock()
-	if !since.IsZero() && o.Notify != nil {
-		o.Notify(fmt.Sprintf("API server answering again after %s", time.Since(since).Round(100*time.Millisecond)))
+	if !since.IsZero() && notify != nil {
+		notify(fmt.Sprintf("API server answering again after %s", time.Since(since).Round(100*time.Millisecond)))
 	}
 }
 
@@ -96,10 +100,10 @@ func (o *Outage) down(host string, err error) (deadline time.Time, ride bool) {
 	if first {
 		o.since = time.Now()
 	}
-	since := o.since
+	since, notify := o.since, o.Notify
 	o.mu.Unlock()
-	if first && o.Notify != nil {
-		o.Notify(fmt.Sprintf("API server %s unreachable (%s); retrying for up to %s", host, short(err), o.budget()))
+	if first && notify != nil {
+		notify(fmt.Sprintf("API server %s unreachable (%s); retrying for up to %s", host, short(err), o.budget()))
 	}
 	return since.Add(o.budget()), true
 }

@@ -198,13 +198,13 @@ func TestOutageRiddenOutOnceTheServerAnswered(t *testing.T) {
 		t.Fatalf("first request: %v", err)
 	}
 	first.Close() // down
-	var second *http.Server
-	go func() { time.Sleep(700 * time.Millisecond); second = listenAgain(t, addr, h) }()
+	second := make(chan *http.Server, 1)
+	go func() { time.Sleep(700 * time.Millisecond); second <- listenAgain(t, addr, h) }()
 	resp, err := c.Post("http://"+addr, "application/json", strings.NewReader("{}"))
 	if err != nil || resp.StatusCode != 200 || posts.Load() != 1 {
 		t.Fatalf("POST across the outage: %v, %d posts", err, posts.Load())
 	}
-	second.Close()
+	(<-second).Close()
 	mu.Lock()
 	defer mu.Unlock()
 	if len(told) != 2 || !strings.Contains(told[0], "unreachable (connection refused); retrying for up to 10s") || !strings.Contains(told[1], "answering again after") {
