@@ -11,7 +11,7 @@ PKG := github.com/sherpack/kubectl-sherpack/pkg/plugin
 LDFLAGS := -s -w -X $(PKG).version=$(VERSION) -X $(PKG).gitCommit=$(COMMIT) -X $(PKG).buildDate=$(shell date -u +%Y-%m-%dT%H:%M:%SZ)
 STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
 
-.PHONY: all build tools cluster-up cluster-down test unit e2e demo lint bench dist krew-validate install clean soak
+.PHONY: all build tools cluster-up cluster-down test unit e2e demo lint bench dist krew-validate install clean soak race
 
 all: build
 
@@ -57,3 +57,7 @@ clean:
 
 soak: tools build ## fault tests through a misbehaving proxy (loopback only, bounded in time and count)
 	GOTESTFLAGS='-tags soak -run Soak -v' ./hack/test.sh
+
+race: tools build ## make test with the race detector, in the tests and in the plugin they drive
+	$(GO) build -race -o $(BIN)/kubectl-sherpack-race ./cmd/kubectl-sherpack
+	SHERPACK_TEST_BIN=$(BIN)/kubectl-sherpack-race GOTESTFLAGS=-race ./hack/test.sh

@@ -25,7 +25,7 @@ echo ">> control plane up in $((SECONDS - start))s" >&2
 
 export SHERPACK_TEST_KUBECONFIG=$KUBECONFIG
 export SHERPACK_TEST_TOOLS=$out/tools
-export SHERPACK_TEST_BIN=$out/bin/kubectl-sherpack
+export SHERPACK_TEST_BIN=${SHERPACK_TEST_BIN:-$out/bin/kubectl-sherpack}
 unset KUBECONFIG
 
 pkgs=$(go list ./... | grep -v /hack/)

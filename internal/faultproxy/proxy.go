@@ -38,9 +38,9 @@ type Faults struct {
 	Reset      float64       // forward, then reset the connection before the response or halfway through it
 	Latency    time.Duration // added to every request
 	CutWatchAt time.Duration // close watch streams after this long (0: never)
-	// ExpireWatch is the share of watches answered at once with a 410 Expired event ("too old
-	// resource version"), as after an etcd compaction.
-	ExpireWatch float64
+	// ExpireWatchEvery N: every Nth watch is answered at once with a 410 Expired event ("too
+	// old resource version"), as after an etcd compaction (0: none).
+	ExpireWatchEvery int
 }
 
 // Proxy forwards to an API server, injecting faults.
@@ -56,6 +56,8 @@ type Proxy struct {
 	faults Faults
 	rng    *mrand.Rand
 	holds  []*Held
+	// watches counts watch requests (for ExpireWatchEvery).
+	watches atomic.Int64
 
 	// Counts of what was injected.
 	Injected5xx, Injected429, InjectedResets, WatchCuts, ExpiredWatches, Forwarded atomic.Int64
@@ -251,7 +253,7 @@ func (p *Proxy) handler(next http.Handler) http.Handler {
 			panic(http.ErrAbortHandler) // the connection is dropped mid-body
 
 		}
-		if watch && x < f.ExpireWatch {
+		if watch && f.ExpireWatchEvery > 0 && p.watches.Add(1)%int64(f.ExpireWatchEvery) == 0 {
 			p.ExpiredWatches.Add(1)
 			w.Header().Set("Content-Type", "application/json")
 			w.WriteHeader(http.StatusOK)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"sync"
 	"time"
 
 	coordinationv1 "k8s.io/api/coordination/v1"
@@ -32,10 +33,20 @@ func (d *kubeDriver) Lock(ctx context.Context, namespace, name string, h Holder,
 
 type leaseLock struct {
 	cs      kubernetes.Interface
+	mu      sync.Mutex // lease is renewed in the background while the operation may release it
 	lease   *coordinationv1.Lease
 	holder  Holder
 	expired *Holder
 }
+
+// current is a copy of the Lease as last written or read.
+func (l *leaseLock) current() *coordinationv1.Lease {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.lease.DeepCopy()
+}
+
+func (l *leaseLock) set(lease *coordinationv1.Lease) { l.mu.Lock(); l.lease = lease; l.mu.Unlock() }
 
 func acquireLease(ctx context.Context, cs kubernetes.Interface, ns, leaseName, relNS, relName string, h Holder, ttl time.Duration) (Lock, error) {
 	leases := cs.CoordinationV1().Leases(ns)
@@ -137,13 +148,13 @@ func leaseState(l *coordinationv1.Lease) (h Holder, held bool, renewed, expires 
 func (l *leaseLock) Expired() *Holder { return l.expired }
 
 func (l *leaseLock) Renew(ctx context.Context) error {
-	leases := l.cs.CoordinationV1().Leases(l.lease.Namespace)
-	next := l.lease.DeepCopy()
+	next := l.current()
+	leases := l.cs.CoordinationV1().Leases(next.Namespace)
 	now := metav1.NewMicroTime(nowUTC())
 	next.Spec.RenewTime = &now
 	updated, err := leases.Update(ctx, next, metav1.UpdateOptions{})
 	if apierrors.IsConflict(err) || apierrors.IsNotFound(err) {
-		cur, gerr := leases.Get(ctx, l.lease.Name, metav1.GetOptions{})
+		cur, gerr := leases.Get(ctx, next.Name, metav1.GetOptions{})
 		if gerr != nil || cur.Spec.HolderIdentity == nil || *cur.Spec.HolderIdentity != l.holder.ID {
 			who := "someone else"
 			if gerr == nil {
@@ -151,28 +162,29 @@ func (l *leaseLock) Renew(ctx context.Context) error {
 					who = h.String()
 				}
 			}
-			return fmt.Errorf("%w of %s: taken over by %s", ErrLockLost, l.lease.Labels[labelName], who)
+			return fmt.Errorf("%w of %s: taken over by %s", ErrLockLost, next.Labels[labelName], who)
 		}
-		l.lease = cur
+		l.set(cur)
 		return l.Renew(ctx)
 	}
 	if err != nil {
-		return fmt.Errorf("renew lock Lease %s/%s: %w", l.lease.Namespace, l.lease.Name, err)
+		return fmt.Errorf("renew lock Lease %s/%s: %w", next.Namespace, next.Name, err)
 	}
-	l.lease = updated
+	l.set(updated)
 	return nil
 }
 
 func (l *leaseLock) Release(ctx context.Context) error {
-	leases := l.cs.CoordinationV1().Leases(l.lease.Namespace)
-	uid, rv := l.lease.UID, l.lease.ResourceVersion
+	lease := l.current()
+	leases := l.cs.CoordinationV1().Leases(lease.Namespace)
+	uid, rv := lease.UID, lease.ResourceVersion
 	var err error
 	for attempt := 0; attempt < writeRetries; attempt++ {
-		err = leases.Delete(ctx, l.lease.Name, metav1.DeleteOptions{Preconditions: &metav1.Preconditions{UID: &uid, ResourceVersion: &rv}})
+		err = leases.Delete(ctx, lease.Name, metav1.DeleteOptions{Preconditions: &metav1.Preconditions{UID: &uid, ResourceVersion: &rv}})
 		if apierrors.IsConflict(err) {
 			// Changed since we last wrote it: by a renewal of ours whose answer was lost, or
 			// because someone took it over. Only ours is deleted.
-			cur, gerr := leases.Get(ctx, l.lease.Name, metav1.GetOptions{})
+			cur, gerr := leases.Get(ctx, lease.Name, metav1.GetOptions{})
 			if apierrors.IsNotFound(gerr) {
 				return nil
 			}
@@ -194,7 +206,7 @@ func (l *leaseLock) Release(ctx context.Context) error {
 	if err == nil || apierrors.IsNotFound(err) {
 		return nil
 	}
-	return fmt.Errorf("release lock Lease %s/%s: %w", l.lease.Namespace, l.lease.Name, err)
+	return fmt.Errorf("release lock Lease %s/%s: %w", lease.Namespace, lease.Name, err)
 }
 
 // pause waits a little longer at each attempt (or until ctx ends).
