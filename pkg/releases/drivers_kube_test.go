@@ -142,13 +142,8 @@ func TestKubeDriversStoreFiveMiBRelease(t *testing.T) {
 // next write of that revision cleans the leftovers.
 func TestChunkLeftoversInvisibleAndCleaned(t *testing.T) {
 	t.Parallel()
-	dut := kubeDUT(t, "secrets", KubeOptions{ChunkSize: 256 << 10})
-	kd := dut.driver.(*kubeDriver)
-	ns := dut.namespace(t)
-	s := NewStore(dut.driver)
+	kd, s, ns, r := chunkedSetup(t)
 	ctx := context.Background()
-	r := testRelease(ns, "web", 1, StatePendingInstall)
-	r.Manifest = incompressible(1 << 20)
 	_, _, idx, chunks, err := kd.layout(r)
 	if err != nil || idx == nil {
 		t.Fatalf("layout: %v %v", idx, err)
@@ -235,13 +230,8 @@ func TestPruneSweepsChunkLeftovers(t *testing.T) {
 // A chunk index that lies (wrong checksum) is detected.
 func TestChunkIndexLieIsCorrupt(t *testing.T) {
 	t.Parallel()
-	dut := kubeDUT(t, "secrets", KubeOptions{ChunkSize: 256 << 10})
-	kd := dut.driver.(*kubeDriver)
-	ns := dut.namespace(t)
-	s := NewStore(dut.driver)
+	kd, s, ns, r := chunkedSetup(t)
 	ctx := context.Background()
-	r := testRelease(ns, "web", 1, StatePendingInstall)
-	r.Manifest = incompressible(1 << 20)
 	mustCreate(t, s, r)
 	obj, _ := kd.objects.Get(ctx, ns, kd.key(ns, "web", 1))
 	obj.Data["index"] = []byte(strings.Replace(string(obj.Data["index"]), `"sha256":"`, `"sha256":"00`, 1))
@@ -528,3 +518,14 @@ func (s *syncBuffer) Write(p []byte) (int, error) {
 	return s.b.Write(p)
 }
 func (s *syncBuffer) String() string { s.mu.Lock(); defer s.mu.Unlock(); return s.b.String() }
+
+// chunkedSetup is a Secrets driver with 256 KiB chunks, its store, a namespace, and a release
+// whose record takes several chunks.
+func chunkedSetup(t *testing.T) (*kubeDriver, *Store, string, *Release) {
+	t.Helper()
+	dut := kubeDUT(t, "secrets", KubeOptions{ChunkSize: 256 << 10})
+	ns := dut.namespace(t)
+	r := testRelease(ns, "web", 1, StatePendingInstall)
+	r.Manifest = incompressible(1 << 20)
+	return dut.driver.(*kubeDriver), NewStore(dut.driver), ns, r
+}
