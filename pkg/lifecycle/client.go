@@ -83,6 +83,9 @@ type CommonOptions struct {
 	Description     string
 	HistoryMax      int
 	CreateNamespace bool
+	// JobsReadyOnStart counts a Job as ready once started instead of once complete
+	// (--wait-for-jobs=false).
+	JobsReadyOnStart bool
 }
 
 func (o CommonOptions) timeout() time.Duration {

@@ -53,7 +53,7 @@ func (d *deployment) run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	waiter := &health.Waiter{Client: d.c.Apply, Observe: func(s health.State) {
+	waiter := &health.Waiter{Client: d.c.Apply, JobsReadyOnStart: d.opts.JobsReadyOnStart, Observe: func(s health.State) {
 		action := "waiting"
 		switch {
 		case s.Ready():
