@@ -86,6 +86,9 @@ type CommonOptions struct {
 	// JobsReadyOnStart counts a Job as ready once started instead of once complete
 	// (--wait-for-jobs=false).
 	JobsReadyOnStart bool
+	// DeleteCRDs lets pruning delete CustomResourceDefinitions that left the release (kept
+	// otherwise).
+	DeleteCRDs bool
 }
 
 func (o CommonOptions) timeout() time.Duration {
