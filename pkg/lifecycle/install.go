@@ -7,7 +7,6 @@ import (
 	"strings"
 	"time"
 
-
 	"github.com/sherpack/kubectl-sherpack/pkg/apply"
 	"github.com/sherpack/kubectl-sherpack/pkg/hooks"
 	"github.com/sherpack/kubectl-sherpack/pkg/manifest"

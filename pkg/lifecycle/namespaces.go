@@ -46,7 +46,7 @@ func (c *Client) prepareNamespace(ctx context.Context, name, ns string, create b
 		how = "the release's Namespace object"
 	}
 	obj := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns,
-		Labels: map[string]string{apply.LabelManagedBy: apply.ManagedByValue, apply.LabelReleaseName: name, apply.LabelReleaseNamespace: ns},
+		Labels:      map[string]string{apply.LabelManagedBy: apply.ManagedByValue, apply.LabelReleaseName: name, apply.LabelReleaseNamespace: ns},
 		Annotations: map[string]string{AnnCreatedBy: how}}}
 	_, err = c.Typed.CoreV1().Namespaces().Create(ctx, obj, metav1.CreateOptions{FieldManager: apply.FieldManager})
 	if err != nil && !apierrors.IsAlreadyExists(err) && !apierrors.IsForbidden(err) {
