@@ -48,9 +48,9 @@ func (c *Client) Uninstall(ctx context.Context, o UninstallOptions) (*UninstallO
 		if err != nil {
 			return nil, err
 		}
-		nsObjs, rest, kept := c.protect(ctx, o, dedupe(objs, o.Namespace))
+		nsObjs, crds, rest := c.protect(o, dedupe(objs, o.Namespace))
 		res, err := c.Apply.Delete(ctx, rest, apply.DeleteOptions{ReleaseName: o.Name, ReleaseNamespace: o.Namespace, DryRun: true})
-		res = append(res, kept...)
+		res = append(res, c.keepCRDs(ctx, o.Name, crds)...)
 		res = append(res, c.deleteNamespaces(ctx, nsObjs, nsDeletion{name: o.Name, ns: o.Namespace, objects: objs,
 			recordsStay: o.KeepHistory, action: "deleted", dryRun: true})...)
 		return &UninstallOutcome{Release: latest, Deleted: res, DryRun: true}, err
@@ -101,7 +101,7 @@ func (c *Client) Uninstall(ctx context.Context, o UninstallOptions) (*UninstallO
 			return fail(err)
 		}
 	}
-	nsObjs, rest, kept := c.protect(dctx, o, dedupe(objs, o.Namespace))
+	nsObjs, crds, rest := c.protect(o, dedupe(objs, o.Namespace))
 	res, err := c.Apply.Delete(dctx, rest, apply.DeleteOptions{ReleaseName: o.Name, ReleaseNamespace: o.Namespace, Wait: o.Wait,
 		Observe: func(e apply.Event) { c.emit(o.Name, Event{Type: "object", Name: e.Key.String(), Action: e.Action}) }})
 	if err != nil {
@@ -121,7 +121,7 @@ func (c *Client) Uninstall(ctx context.Context, o UninstallOptions) (*UninstallO
 	} else if err := c.Store.DeleteAll(context.WithoutCancel(ctx), o.Namespace, o.Name); err != nil {
 		return nil, err
 	}
-	res = append(res, kept...)
+	res = append(res, c.keepCRDs(dctx, o.Name, crds)...) // counted once the release's own custom resources are gone
 	res = append(res, c.deleteNamespaces(dctx, nsObjs, nsDeletion{name: o.Name, ns: o.Namespace, objects: objs,
 		recordsStay: o.KeepHistory, action: "deleted"})...)
 	return &UninstallOutcome{Release: latest, Deleted: res}, nil
@@ -143,12 +143,10 @@ func dedupe(objs []*manifest.Object, ns string) []*manifest.Object {
 // protect takes out of an uninstall what is not deleted with the other objects: Namespace
 // objects (deleted last, once the records are gone, and only if nothing else is left in them)
 // and, without --delete-crds, CustomResourceDefinitions (kept, their custom resources counted).
-func (c *Client) protect(ctx context.Context, o UninstallOptions, objs []*manifest.Object) (nsObjs, rest []*manifest.Object, kept []apply.DeleteResult) {
+func (c *Client) protect(o UninstallOptions, objs []*manifest.Object) (nsObjs, crds, rest []*manifest.Object) {
 	nsObjs, rest = splitNamespaces(objs)
 	if !o.DeleteCRDs {
-		var crds []*manifest.Object
 		crds, rest = splitCRDs(rest)
-		kept = c.keepCRDs(ctx, o.Name, crds)
 	}
-	return nsObjs, rest, kept
+	return nsObjs, crds, rest
 }
