@@ -159,18 +159,12 @@ func nsKey(name string) manifest.Key { return manifest.Key{Kind: "Namespace", Na
 // foreignObjects lists the objects of a namespace that are not this release's: everything
 // except objects labelled as this release's, objects owned by another object (pods of its
 // ReplicaSets, EndpointSlices of its Services: they go with their owner), the release's
-// records and lock, the Endpoints of its Services, events, and what Kubernetes creates in every
+// records and lock, Endpoints and events, and what Kubernetes creates in every
 // namespace (the default ServiceAccount, kube-root-ca.crt).
 func (c *Client) foreignObjects(ctx context.Context, namespace string, o nsDeletion) ([]string, error) {
 	lists, err := c.Apply.Discovery.ServerPreferredNamespacedResources()
 	if err != nil && len(lists) == 0 {
 		return nil, err
-	}
-	services := map[string]bool{}
-	for _, ob := range o.objects {
-		if ob.GetKind() == "Service" && ob.GroupVersionKind().Group == "" {
-			services[ob.GetName()] = true
-		}
 	}
 	type res struct {
 		gvr  schema.GroupVersionResource
@@ -210,7 +204,6 @@ func (c *Client) foreignObjects(ctx context.Context, namespace string, o nsDelet
 			case len(it.GetOwnerReferences()) > 0:
 			case l["owner"] == "sherpack" && l["name"] == o.name:
 			case r.kind == "Lease" && strings.HasPrefix(it.GetName(), "sh.sherpack.lock."):
-			case r.kind == "Endpoints" && services[it.GetName()]:
 			case r.kind == "ServiceAccount" && it.GetName() == "default":
 			case r.kind == "ConfigMap" && it.GetName() == "kube-root-ca.crt":
 			case it.GetDeletionTimestamp() != nil:
@@ -234,7 +227,8 @@ func hasVerb(verbs []string, v string) bool {
 	return false
 }
 
-// skipGroupResource: events are history, not content.
+// skipGroupResource: events are history, not content; Endpoints are derived from Services
+// (and listing them draws a deprecation warning since v1.33).
 func skipGroupResource(group, resource string) bool {
-	return resource == "events" && (group == "" || group == "events.k8s.io")
+	return (resource == "events" && (group == "" || group == "events.k8s.io")) || (resource == "endpoints" && group == "")
 }

@@ -62,7 +62,7 @@ var corpusSets = []corpusSet{
 				"DRIFT  .spec.template.spec.containers[name=operator].env[name=GOGC].value was changed by hand"},
 			{[]string{"annotate", "--overwrite", "deployment/corpus-operator", "corpus.sherpack.io/owner-team=platform"},
 				"DRIFT  .metadata.annotations.corpus.sherpack.io/owner-team was changed by hand"},
-			{[]string{"patch", "secret/corpus-operator-credentials", "-p", `{"data":{"password":"` + base64.StdEncoding.EncodeToString([]byte("changed")) + `"}}`},
+			{[]string{"patch", "secret/corpus-operator-credentials", "-p", `{"data":{"password":"` + base64.StdEncoding.EncodeToString([]byte("p4ssw0rd-by-hand")) + `"}}`},
 				"DRIFT  .data.password was changed by hand"},
 		},
 	},
@@ -137,7 +137,7 @@ func (c corpusSet) run(t *testing.T) {
 			t.Errorf("kubectl %s: want exactly one line %q in:\n%s", strings.Join(e.kubectl, " "), e.drift, dr.stdout)
 		}
 	}
-	for _, secret := range []string{"rotated-by-hand", "initial-token-value", "changed", "s3cr3t"} {
+	for _, secret := range []string{"rotated-by-hand", "initial-token-value", "p4ssw0rd-by-hand", "s3cr3t"} {
 		if strings.Contains(dr.stdout, secret) || strings.Contains(dr.stdout, base64.StdEncoding.EncodeToString([]byte(secret))) {
 			t.Errorf("a Secret value is printed (%q):\n%s", secret, dr.stdout)
 		}

@@ -37,7 +37,7 @@ spec:
       template:
         spec:
           restartPolicy: Never
-          containers: [{name: n, image: registry.example.invalid/nightly:1}]
+          containers: [{name: nightly, image: registry.example.invalid/nightly:1}]
 ---
 apiVersion: v1
 kind: ConfigMap
