@@ -52,7 +52,7 @@ func (c *Client) DiffUpgrade(ctx context.Context, o DiffOptions) (*diff.Report, 
 	if err != nil {
 		return nil, err
 	}
-	objects := append(c.crdsToApply(ctx, rendered.CRDs, o.Name, o.Namespace), rendered.Objects...)
+	objects := append(c.packCRDs(ctx, rendered, o.Name, o.Namespace), rendered.Objects...)
 	applied := map[manifest.Key]*manifest.Object{}
 	if lastDeployed != nil {
 		old, err := decodeManifest(lastDeployed)

@@ -266,10 +266,12 @@ func (c *Client) begin(op *releases.Operation, name, ns string, revision int, st
 	if err := c.checkKubeVersion(rendered); err != nil {
 		return nil, nil, err
 	}
-	markCRDsKept(rendered.CRDs)
-	objects := append(c.crdsToApply(op.Context(), rendered.CRDs, name, ns), rendered.Objects...)
+	objects := append(c.packCRDs(op.Context(), rendered, name, ns), rendered.Objects...)
 	if _, err := apply.BuildPlan(objects); err != nil {
 		return nil, nil, &InputError{Err: err}
+	}
+	if err := c.checkCRDChanges(op.Context(), rendered, objects); err != nil {
+		return nil, nil, err
 	}
 	if err := c.Apply.Preflight(op.Context(), objects, apply.Options{ReleaseName: name, ReleaseNamespace: ns, TakeOwnership: o.TakeOwnership}); err != nil {
 		return nil, nil, &PreflightError{Err: err}

@@ -86,3 +86,64 @@ func TestCRDsKeptUnlessDeleteCRDs(t *testing.T) {
 		}
 	}
 }
+
+func policyPack(t *testing.T, group, crdsBlock, crd, cr string) string {
+	return writeFiles(t, map[string]string{
+		"Pack.yaml":         "apiVersion: sherpack/v1\nmetadata: {name: gadgets, version: 1.0.0}\n" + crdsBlock,
+		"values.yaml":       "{}\n",
+		"crds/gadget.yaml":  crd,
+		"templates/cr.yaml": cr,
+		"templates/cm.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: gadgets-config}\ndata: {group: " + group + "}\n",
+	})
+}
+
+// Pack.yaml crds: is honoured. The safe strategy (the default) refuses a CRD change that removes
+// a field existing custom resources set, or stops serving a version, saying which; force applies
+// it. install: false leaves crds/ alone; uninstall.keep: false lets --delete-crds delete them,
+// while the default keeps them even then.
+func TestPackCRDPolicy(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	dc := testenv.Dynamic(t)
+	group := "policy.crds.sherpack.io"
+	t.Cleanup(func() { _ = dc.Resource(crdGVR).Delete(ctx, "gadgets."+group, metav1.DeleteOptions{}) })
+	ns := testenv.Namespace(t)
+	cr := "apiVersion: " + group + "/v1\nkind: Gadget\nmetadata: {name: mine}\nspec: {size: 1, color: red}\n"
+	full := gadgetCRD(group)
+	noColor := strings.Replace(full, ", color: {type: string}", "", 1)
+	mustSherpack(t, "install", "gp", policyPack(t, group, "", full, cr), "-n", ns)
+
+	crNoColor := strings.Replace(cr, ", color: red", "", 1)
+	r := expectExit(t, 3, "would remove field .spec.color, which Gadget/"+ns+"/mine sets", "upgrade", "gp", policyPack(t, group, "", noColor, crNoColor), "-n", ns)
+	if !strings.Contains(r.stderr, "crds.upgrade.strategy: force") {
+		t.Fatalf("the refusal must say how to go on:\n%s", r.stderr)
+	}
+	mustSherpack(t, "upgrade", "gp", policyPack(t, group, "crds: {upgrade: {strategy: force}}\n", noColor, crNoColor), "-n", ns)
+	u, err := dc.Resource(crdGVR).Get(ctx, "gadgets."+group, metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	vs, _, _ := unstructured.NestedSlice(u.Object, "spec", "versions")
+	props, _, _ := unstructured.NestedMap(vs[0].(map[string]any), "schema", "openAPIV3Schema", "properties", "spec", "properties")
+	if _, has := props["color"]; has {
+		t.Fatalf("strategy force must apply the change: %v", props)
+	}
+
+	// The default keeps crds/ even with --delete-crds; uninstall.keep: false lets it delete them.
+	un := mustSherpack(t, "uninstall", "gp", "-n", ns, "--delete-crds")
+	if !strings.Contains(un.stdout, "kept CustomResourceDefinition/gadgets."+group+" (resource-policy keep)") {
+		t.Fatalf("crds/ are kept by default (uninstall.keep), even with --delete-crds:\n%s", un.stdout)
+	}
+	mustSherpack(t, "install", "gp", policyPack(t, group, "crds: {uninstall: {keep: false}}\n", full, cr), "-n", ns)
+	mustSherpack(t, "uninstall", "gp", "-n", ns, "--delete-crds", "--wait")
+	if u, err := dc.Resource(crdGVR).Get(ctx, "gadgets."+group, metav1.GetOptions{}); err == nil && u.GetDeletionTimestamp() == nil {
+		t.Fatal("uninstall.keep: false with --delete-crds must delete the CRD")
+	}
+
+	other := "noinstall.crds.sherpack.io"
+	mustSherpack(t, "install", "ni", policyPack(t, other, "crds: {install: false}\n", gadgetCRD(other), ""), "-n", ns)
+	if _, err := dc.Resource(crdGVR).Get(ctx, "gadgets."+other, metav1.GetOptions{}); !apierrors.IsNotFound(err) {
+		_ = dc.Resource(crdGVR).Delete(ctx, "gadgets."+other, metav1.DeleteOptions{})
+		t.Fatalf("crds.install: false must not install crds/: %v", err)
+	}
+}
