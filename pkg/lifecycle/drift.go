@@ -22,7 +22,8 @@ import (
 // answer are compared with the live object: only a value someone changed is drift, never a
 // default, a field of another manager or a form the server normalises. An object still at the
 // resourceVersion the release left it at is not looked at further: nobody wrote to it. Objects
-// deleted by hand are reported; with AllFields, the whole live object is compared as well.
+// deleted by hand are reported; with AllFields, every difference between what the release
+// applied and the live object is shown as well (defaults included).
 func (c *Client) DiffDrift(ctx context.Context, o DiffOptions) (*diff.Report, error) {
 	rel, err := c.Store.LastDeployed(ctx, o.Namespace, o.Name)
 	if err != nil {
@@ -52,26 +53,24 @@ func (c *Client) DiffDrift(ctx context.Context, o DiffOptions) (*diff.Report, er
 			ch.Type = diff.Deleted
 			return
 		}
-		untouched := rel.Applied[k.String()] != "" && rel.Applied[k.String()] == live.GetResourceVersion()
-		if untouched && !o.AllFields {
-			return
+		if o.AllFields {
+			// Every difference between what the release applied and what is stored, defaults too.
+			f, t := diff.Mask(diff.Clean(ob.Unstructured), diff.Clean(live), o.ShowSecrets)
+			ch.Diff, _ = diff.Unified(f, t, "release", "live", o.Context)
+			if ch.Diff != "" {
+				ch.Type = diff.Changed
+			}
+		}
+		if rel.Applied[k.String()] != "" && rel.Applied[k.String()] == live.GetResourceVersion() {
+			return // nobody wrote to it since the release applied it
 		}
 		want, err := c.dryRunApplied(ctx, ob, o)
 		if err != nil {
 			errs[i] = err
 			return
 		}
-		if !untouched {
-			if ch.Drift, errs[i] = diff.OwnedDrift(want, live, apply.FieldManager, o.ShowSecrets); len(ch.Drift) > 0 {
-				ch.Type = diff.Changed
-			}
-		}
-		if o.AllFields {
-			f, t := diff.Mask(diff.Clean(want), diff.Clean(live), o.ShowSecrets)
-			ch.Diff, _ = diff.Unified(f, t, "release", "live", o.Context)
-			if ch.Diff != "" {
-				ch.Type = diff.Changed
-			}
+		if ch.Drift, errs[i] = diff.OwnedDrift(want, live, apply.FieldManager, o.ShowSecrets); len(ch.Drift) > 0 {
+			ch.Type = diff.Changed
 		}
 	})
 	if err := errors.Join(errs...); err != nil {
