@@ -37,6 +37,15 @@ func OwnedDrift(want, live *unstructured.Unstructured, manager string, showSecre
 			data := "data"
 			p = fieldpath.Path{fieldpath.PathElement{FieldName: &data}, p[1]}
 		}
+		// A list item or map deleted by hand is one drift, not one per field it held.
+		for i := 1; i < len(p); i++ {
+			if _, ok := resolve(live.Object, p[:i]); !ok {
+				if _, ok := resolve(want.Object, p[:i]); ok {
+					p = p[:i].Copy()
+				}
+				break
+			}
+		}
 		ps := p.String()
 		if seen[ps] {
 			return
