@@ -76,7 +76,7 @@ func managedSet(u *unstructured.Unstructured, manager string) (*fieldpath.Set, e
 			continue
 		}
 		s := &fieldpath.Set{}
-		if err := s.FromJSON(bytes.NewReader(mf.FieldsV1.Raw)); err != nil {
+		if err := s.FromJSON(bytes.NewReader(mf.FieldsV1.GetRawBytes())); err != nil {
 			return nil, fmt.Errorf("%s/%s: managed fields of %s: %w", u.GetKind(), u.GetName(), manager, err)
 		}
 		return s, nil
@@ -96,7 +96,7 @@ func ownersOf(u *unstructured.Unstructured) func(fieldpath.Path, string) []strin
 			continue
 		}
 		s := &fieldpath.Set{}
-		if s.FromJSON(bytes.NewReader(mf.FieldsV1.Raw)) != nil {
+		if s.FromJSON(bytes.NewReader(mf.FieldsV1.GetRawBytes())) != nil {
 			continue
 		}
 		name := mf.Manager
