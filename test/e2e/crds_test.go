@@ -118,6 +118,18 @@ func TestPackCRDPolicy(t *testing.T) {
 	if !strings.Contains(r.stderr, "crds.upgrade.strategy: force") {
 		t.Fatalf("the refusal must say how to go on:\n%s", r.stderr)
 	}
+	// A second served version, then a CRD without it: refused too.
+	twoVersions := full + `  - name: v2
+    served: true
+    storage: false
+    schema:
+      openAPIV3Schema:
+        type: object
+        properties:
+          spec: {type: object, properties: {size: {type: integer}, color: {type: string}}}
+`
+	mustSherpack(t, "upgrade", "gp", policyPack(t, group, "", twoVersions, cr), "-n", ns)
+	expectExit(t, 3, "version v2 is served now and would no longer be (1 gadgets exist)", "upgrade", "gp", policyPack(t, group, "", full, cr), "-n", ns)
 	mustSherpack(t, "upgrade", "gp", policyPack(t, group, "crds: {upgrade: {strategy: force}}\n", noColor, crNoColor), "-n", ns)
 	u, err := dc.Resource(crdGVR).Get(ctx, "gadgets."+group, metav1.GetOptions{})
 	if err != nil {
