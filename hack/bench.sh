@@ -11,3 +11,4 @@ export SHERPACK_TEST_KUBECONFIG=$KUBECONFIG SHERPACK_TEST_TOOLS=$out/tools SHERP
 unset KUBECONFIG
 go test -run '^$' -bench "${BENCH:-.}" -benchmem -count=1 -timeout 30m $(go list ./... | grep -v /hack/)
 KUBECONFIG=$SHERPACK_TEST_KUBECONFIG ./hack/bench-apply.sh
+KUBECONFIG=$SHERPACK_TEST_KUBECONFIG ./hack/bench-scale.sh

@@ -367,8 +367,16 @@ func (c *Client) awaitCRDs(ctx context.Context, objs []*manifest.Object) error {
 	if len(crds) == 0 {
 		return nil
 	}
+	wait := c.CRDWait
+	if wait == 0 {
+		wait = 60 * time.Second
+	}
+	if wait < 0 {
+		c.ResetMapper()
+		return nil
+	}
 	gvr := schema.GroupVersionResource{Group: "apiextensions.k8s.io", Version: "v1", Resource: "customresourcedefinitions"}
-	deadline := time.Now().Add(60 * time.Second)
+	deadline := time.Now().Add(wait)
 	for _, crd := range crds {
 		for {
 			u, err := c.Dynamic.Resource(gvr).Get(ctx, crd.GetName(), metav1.GetOptions{})
@@ -376,7 +384,7 @@ func (c *Client) awaitCRDs(ctx context.Context, objs []*manifest.Object) error {
 				break
 			}
 			if time.Now().After(deadline) {
-				return fmt.Errorf("CustomResourceDefinition %s not Established after 60s", crd.GetName())
+				return fmt.Errorf("CustomResourceDefinition %s not Established after %s (Pack.yaml crds.waitTimeout)", crd.GetName(), wait)
 			}
 			select {
 			case <-ctx.Done():

@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"sync"
+	"time"
 
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -34,6 +35,10 @@ type Client struct {
 	Discovery discovery.CachedDiscoveryInterface
 	mapper    *restmapper.DeferredDiscoveryRESTMapper
 	mu        sync.Mutex
+
+	// CRDWait bounds the wait for CRDs just applied to be Established (default 60s); negative:
+	// do not wait (Pack.yaml crds.waitReady: false).
+	CRDWait time.Duration
 
 	// known is what Preflight read of the objects about to be applied (nil: absent).
 	known   map[manifest.Key]*metav1.PartialObjectMetadata

@@ -96,8 +96,11 @@ type Waiter struct {
 	Client *apply.Client
 	// Observe is told of every change of an object's state.
 	Observe func(State)
-	// Judge decides an object's state (default: kstatus).
+	// Judge decides an object's state (default: JudgeCompletion, kstatus with Jobs awaited
+	// to completion; JudgeJobsOnStart with JobsReadyOnStart).
 	Judge func(*unstructured.Unstructured) State
+	// JobsReadyOnStart counts a started Job as ready (--wait-for-jobs=false).
+	JobsReadyOnStart bool
 }
 
 type group struct {
@@ -137,8 +140,12 @@ func (w *Waiter) Wait(ctx context.Context, objs []*manifest.Object) error {
 				sel = labels.Set{apply.LabelReleaseName: rel}.String()
 			}
 			judge := w.Judge
-			if judge == nil {
-				judge = Judge
+			switch {
+			case judge != nil:
+			case w.JobsReadyOnStart:
+				judge = JudgeJobsOnStart
+			default:
+				judge = JudgeCompletion
 			}
 			g = &group{ri: ri, selector: sel, names: map[string]manifest.Key{}, judge: judge}
 			groups[gk] = g
@@ -186,6 +193,11 @@ func (w *Waiter) Wait(ctx context.Context, objs []*manifest.Object) error {
 			}
 			pending[s.Key] = s
 			if s.Status == status.FailedStatus {
+				if s.Key.Kind == "Job" && s.Key.Group == "batch" && w.Client != nil {
+					if why := FailedPodReason(ctx, w.Client.Dynamic, s.Key.Namespace, s.Key.Name); why != "" {
+						s.Message += "; " + why
+					}
+				}
 				return &NotReadyError{States: []State{s}, Failed: true}
 			}
 		}

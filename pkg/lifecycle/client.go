@@ -83,6 +83,12 @@ type CommonOptions struct {
 	Description     string
 	HistoryMax      int
 	CreateNamespace bool
+	// JobsReadyOnStart counts a Job as ready once started instead of once complete
+	// (--wait-for-jobs=false).
+	JobsReadyOnStart bool
+	// DeleteCRDs lets pruning delete CustomResourceDefinitions that left the release (kept
+	// otherwise).
+	DeleteCRDs bool
 }
 
 func (o CommonOptions) timeout() time.Duration {

@@ -4,10 +4,8 @@ import (
 	"context"
 	"fmt"
 	"sort"
-	"strings"
 
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/api/equality"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 
 	"github.com/sherpack/kubectl-sherpack/pkg/apply"
@@ -54,7 +52,7 @@ func (c *Client) DiffUpgrade(ctx context.Context, o DiffOptions) (*diff.Report, 
 	if err != nil {
 		return nil, err
 	}
-	objects := append(c.crdsToApply(ctx, rendered.CRDs, o.Name, o.Namespace), rendered.Objects...)
+	objects := append(c.packCRDs(ctx, rendered, o.Name, o.Namespace), rendered.Objects...)
 	applied := map[manifest.Key]*manifest.Object{}
 	if lastDeployed != nil {
 		old, err := decodeManifest(lastDeployed)
@@ -65,10 +63,19 @@ func (c *Client) DiffUpgrade(ctx context.Context, o DiffOptions) (*diff.Report, 
 			applied[normKey(ob, o.Namespace)] = ob
 		}
 	}
+	lv, err := c.liveObjects(ctx, objects, o.Namespace)
+	if err != nil {
+		return nil, err
+	}
+	var appliedRV map[string]string
+	if lastDeployed != nil {
+		appliedRV = lastDeployed.Applied
+	}
 	changes := make([]diff.Change, len(objects))
 	errs := make([]error, len(objects))
 	parallel(len(objects), 16, func(i int) {
-		changes[i], errs[i] = c.diffObject(ctx, objects[i], applied, o)
+		k := normKey(objects[i], o.Namespace)
+		changes[i], errs[i] = c.diffObject(ctx, objects[i], lv.objects[k], applied[k], appliedRV[k.String()], o)
 	})
 	for _, err := range errs {
 		if err != nil {
@@ -110,10 +117,13 @@ func (c *Client) DiffUpgrade(ctx context.Context, o DiffOptions) (*diff.Report, 
 	return rep, nil
 }
 
-func (c *Client) diffObject(ctx context.Context, ob *manifest.Object, applied map[manifest.Key]*manifest.Object, o DiffOptions) (diff.Change, error) {
+// diffObject compares the server's dry run of the new object with the live one. An object that
+// renders as the release last applied it and is still at the resourceVersion it left it at is
+// unchanged without a dry run: nobody wrote to it, and the same input gives the same answer.
+func (c *Client) diffObject(ctx context.Context, ob *manifest.Object, live *unstructured.Unstructured, prev *manifest.Object, appliedRV string, o DiffOptions) (diff.Change, error) {
 	desired := ob.DeepCopy()
 	apply.Label(desired, o.Name, o.Namespace)
-	ri, _, err := c.Apply.Resource(desired, o.Namespace)
+	_, _, err := c.Apply.Resource(desired, o.Namespace)
 	k := manifest.Key{Group: desired.GroupVersionKind().Group, Kind: desired.GetKind(), Namespace: desired.GetNamespace(), Name: desired.GetName()}
 	ch := diff.Change{Key: k, Object: k.String()}
 	if err != nil {
@@ -122,8 +132,7 @@ func (c *Client) diffObject(ctx context.Context, ob *manifest.Object, applied ma
 		ch.Diff, _ = unified(nil, desired, o)
 		return ch, nil
 	}
-	live, err := ri.Get(ctx, desired.GetName(), metav1.GetOptions{})
-	if apierrors.IsNotFound(err) {
+	if live == nil {
 		ch.Type = diff.Added
 		result, derr := c.Apply.Apply(ctx, desired.DeepCopy(), o.Namespace, apply.ApplyOptions{DryRun: true, Force: true})
 		if derr != nil {
@@ -132,8 +141,16 @@ func (c *Client) diffObject(ctx context.Context, ob *manifest.Object, applied ma
 		ch.Diff, err = unified(nil, result, o)
 		return ch, err
 	}
-	if err != nil {
-		return ch, fmt.Errorf("read %s: %w", k, err)
+	if prev != nil && appliedRV != "" && appliedRV == live.GetResourceVersion() {
+		old := prev.DeepCopy()
+		apply.Label(old, o.Name, o.Namespace)
+		if old.GetNamespace() == "" {
+			old.SetNamespace(desired.GetNamespace())
+		}
+		if equality.Semantic.DeepEqual(old.Object, desired.Object) {
+			ch.Type = diff.Unchanged
+			return ch, nil
+		}
 	}
 	result, err := c.Apply.Apply(ctx, desired.DeepCopy(), o.Namespace, apply.ApplyOptions{DryRun: true, Force: true})
 	if err != nil {
@@ -147,32 +164,12 @@ func (c *Client) diffObject(ctx context.Context, ob *manifest.Object, applied ma
 	if ch.Diff != "" {
 		ch.Type = diff.Changed
 	}
-	if prev, ok := applied[k]; ok {
-		ch.Drift = drift(prev, live, o.ShowSecrets)
-	}
-	return ch, nil
-}
-
-// drift: the fields the last applied object set, compared with the live object.
-func drift(applied *manifest.Object, live *unstructured.Unstructured, showSecrets bool) []diff.Drift {
-	a, l := diff.Clean(applied.Unstructured), diff.Clean(live)
-	if !showSecrets && live.GetKind() == "Secret" {
-		a, l = diff.Mask(a, l, false)
-	}
-	return diff.FieldDrift(a, l, otherManagers(live))
-}
-
-func otherManagers(u *unstructured.Unstructured) string {
-	seen := map[string]bool{}
-	var out []string
-	for _, m := range u.GetManagedFields() {
-		if m.Manager != apply.FieldManager && !seen[m.Manager] && !strings.HasPrefix(m.Manager, "kube-") {
-			seen[m.Manager] = true
-			out = append(out, m.Manager)
+	if prev != nil {
+		if ch.Drift, err = c.driftOf(ctx, prev, desired, result, live, appliedRV, o); err != nil {
+			return ch, err
 		}
 	}
-	sort.Strings(out)
-	return strings.Join(out, ", ")
+	return ch, nil
 }
 
 func unified(from, to *unstructured.Unstructured, o DiffOptions) (string, error) {
@@ -260,63 +257,6 @@ func hookNames(r *releases.Release) []any {
 
 func unifiedText(a, b, from, to string, context int) string {
 	return diff.Text(a, b, from, to, context)
-}
-
-// DiffDrift compares the deployed revision with the live cluster: fields the release sets whose
-// live value differs, and objects deleted by hand; with AllFields, every difference.
-func (c *Client) DiffDrift(ctx context.Context, o DiffOptions) (*diff.Report, error) {
-	rel, err := c.Store.LastDeployed(ctx, o.Namespace, o.Name)
-	if err != nil {
-		return nil, err
-	}
-	objs, err := decodeManifest(rel)
-	if err != nil {
-		return nil, err
-	}
-	changes := make([]diff.Change, len(objs))
-	errs := make([]error, len(objs))
-	parallel(len(objs), 16, func(i int) {
-		ob := objs[i]
-		cp := ob.DeepCopy()
-		ri, _, err := c.Apply.Resource(cp, o.Namespace)
-		k := normKey(ob, o.Namespace)
-		ch := diff.Change{Key: k, Object: k.String(), Type: diff.Unchanged}
-		if err != nil {
-			ch.Type, ch.Diff = diff.Deleted, err.Error()
-			changes[i] = ch
-			return
-		}
-		live, err := ri.Get(ctx, cp.GetName(), metav1.GetOptions{})
-		if apierrors.IsNotFound(err) {
-			ch.Type = diff.Deleted
-			changes[i] = ch
-			return
-		}
-		if err != nil {
-			errs[i] = err
-			return
-		}
-		ch.Drift = drift(ob, live, o.ShowSecrets)
-		if len(ch.Drift) > 0 {
-			ch.Type = diff.Changed
-		}
-		if o.AllFields {
-			f, t := diff.Mask(diff.Clean(ob.Unstructured), diff.Clean(live), o.ShowSecrets)
-			ch.Diff, _ = diff.Unified(f, t, "release", "live", o.Context)
-			if ch.Diff != "" {
-				ch.Type = diff.Changed
-			}
-		}
-		changes[i] = ch
-	})
-	for _, err := range errs {
-		if err != nil {
-			return nil, err
-		}
-	}
-	rep := &diff.Report{Changes: changes}
-	sortChanges(rep.Changes)
-	return rep, nil
 }
 
 func sortChanges(cs []diff.Change) {

@@ -53,7 +53,7 @@ func (d *deployment) run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	waiter := &health.Waiter{Client: d.c.Apply, Observe: func(s health.State) {
+	waiter := &health.Waiter{Client: d.c.Apply, JobsReadyOnStart: d.opts.JobsReadyOnStart, Observe: func(s health.State) {
 		action := "waiting"
 		switch {
 		case s.Ready():
@@ -265,14 +265,28 @@ func (d *deployment) pruneLeftovers(ctx context.Context) error {
 	if len(gone) == 0 {
 		return nil
 	}
+	nsObjs, gone := splitNamespaces(gone)
+	var kept []apply.DeleteResult
+	if !d.opts.DeleteCRDs {
+		var crds []*manifest.Object
+		crds, gone = splitCRDs(gone)
+		kept = d.c.keepCRDs(ctx, d.name, crds)
+	}
 	res, err := d.c.Apply.Delete(ctx, gone, apply.DeleteOptions{ReleaseName: d.name, ReleaseNamespace: d.ns, Action: "pruned",
 		Observe: func(e apply.Event) { d.c.emit(d.name, Event{Type: "object", Name: e.Key.String(), Action: e.Action}) }})
+	res = append(res, kept...)
+	if err == nil {
+		res = append(res, d.c.deleteNamespaces(ctx, nsObjs, nsDeletion{name: d.name, ns: d.ns, objects: d.objects, recordsStay: true, action: "pruned"})...)
+	}
 	for _, r := range res {
 		switch r.Action {
 		case "deleted":
 			d.stats.Pruned++
 		case "kept":
 			d.stats.Kept++
+			if r.Key.Kind == "Namespace" {
+				d.c.emit(d.name, Event{Type: "object", Name: r.Key.String(), Action: "kept", Detail: r.Reason})
+			}
 		case "unknown-kind":
 			d.c.emit(d.name, Event{Type: "object", Name: r.Key.String(), Action: "not-pruned", Detail: r.Reason})
 		}

@@ -7,10 +7,6 @@ import (
 	"strings"
 	"time"
 
-	corev1 "k8s.io/api/core/v1"
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-
 	"github.com/sherpack/kubectl-sherpack/pkg/apply"
 	"github.com/sherpack/kubectl-sherpack/pkg/hooks"
 	"github.com/sherpack/kubectl-sherpack/pkg/manifest"
@@ -51,7 +47,7 @@ func (c *Client) Install(ctx context.Context, o InstallOptions) (*Outcome, error
 	if o.DryRun == DryRunServer {
 		return c.serverDryRun(ctx, o.Name, o.Namespace, 1, true, o.Render, nil, nil)
 	}
-	if err := c.prepareNamespace(ctx, o.Namespace, o.CreateNamespace); err != nil {
+	if err := c.prepareNamespace(ctx, o.Name, o.Namespace, o.CreateNamespace, o.Render); err != nil {
 		return nil, err
 	}
 	op, err := c.Store.Begin(ctx, o.Namespace, o.Name, "install")
@@ -171,26 +167,6 @@ func newRecord(name, ns string, revision int, state releases.State, r *Rendered,
 	return rel
 }
 
-// prepareNamespace creates the release namespace (--create-namespace) or says clearly that it
-// is missing. Without the right to read namespaces, it assumes the namespace is there.
-func (c *Client) prepareNamespace(ctx context.Context, ns string, create bool) error {
-	if c.Typed == nil {
-		return nil
-	}
-	if create {
-		_, err := c.Typed.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}, metav1.CreateOptions{})
-		if err != nil && !apierrors.IsAlreadyExists(err) && !apierrors.IsForbidden(err) {
-			return fmt.Errorf("create namespace %s: %w", ns, err)
-		}
-		return nil
-	}
-	_, err := c.Typed.CoreV1().Namespaces().Get(ctx, ns, metav1.GetOptions{})
-	if apierrors.IsNotFound(err) {
-		return &InputError{Err: fmt.Errorf("namespace %s does not exist: create it, or add --create-namespace", ns)}
-	}
-	return nil
-}
-
 func (c *Client) checkKubeVersion(r *Rendered) error {
 	if r.Pack == nil || r.Pack.Metadata.KubeVersion == "" || c.Apply == nil {
 		return nil
@@ -290,10 +266,12 @@ func (c *Client) begin(op *releases.Operation, name, ns string, revision int, st
 	if err := c.checkKubeVersion(rendered); err != nil {
 		return nil, nil, err
 	}
-	markCRDsKept(rendered.CRDs)
-	objects := append(c.crdsToApply(op.Context(), rendered.CRDs, name, ns), rendered.Objects...)
+	objects := append(c.packCRDs(op.Context(), rendered, name, ns), rendered.Objects...)
 	if _, err := apply.BuildPlan(objects); err != nil {
 		return nil, nil, &InputError{Err: err}
+	}
+	if err := c.checkCRDChanges(op.Context(), rendered, objects); err != nil {
+		return nil, nil, err
 	}
 	if err := c.Apply.Preflight(op.Context(), objects, apply.Options{ReleaseName: name, ReleaseNamespace: ns, TakeOwnership: o.TakeOwnership}); err != nil {
 		return nil, nil, &PreflightError{Err: err}

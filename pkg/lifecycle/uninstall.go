@@ -20,6 +20,9 @@ type UninstallOptions struct {
 	NoHooks         bool
 	DryRun          bool
 	Description     string
+	// DeleteCRDs deletes the release's CustomResourceDefinitions too (and with them every
+	// custom resource of their kinds in the cluster); without it they are kept and counted.
+	DeleteCRDs bool
 }
 
 // UninstallOutcome says what was deleted and what was kept.
@@ -45,7 +48,11 @@ func (c *Client) Uninstall(ctx context.Context, o UninstallOptions) (*UninstallO
 		if err != nil {
 			return nil, err
 		}
-		res, err := c.Apply.Delete(ctx, objs, apply.DeleteOptions{ReleaseName: o.Name, ReleaseNamespace: o.Namespace, DryRun: true})
+		nsObjs, crds, rest := c.protect(o, dedupe(objs, o.Namespace))
+		res, err := c.Apply.Delete(ctx, rest, apply.DeleteOptions{ReleaseName: o.Name, ReleaseNamespace: o.Namespace, DryRun: true})
+		res = append(res, c.keepCRDs(ctx, o.Name, crds)...)
+		res = append(res, c.deleteNamespaces(ctx, nsObjs, nsDeletion{name: o.Name, ns: o.Namespace, objects: objs,
+			recordsStay: o.KeepHistory, action: "deleted", dryRun: true})...)
 		return &UninstallOutcome{Release: latest, Deleted: res, DryRun: true}, err
 	}
 	op, err := c.Store.Begin(ctx, o.Namespace, o.Name, "uninstall")
@@ -94,7 +101,8 @@ func (c *Client) Uninstall(ctx context.Context, o UninstallOptions) (*UninstallO
 			return fail(err)
 		}
 	}
-	res, err := c.Apply.Delete(dctx, dedupe(objs, o.Namespace), apply.DeleteOptions{ReleaseName: o.Name, ReleaseNamespace: o.Namespace, Wait: o.Wait,
+	nsObjs, crds, rest := c.protect(o, dedupe(objs, o.Namespace))
+	res, err := c.Apply.Delete(dctx, rest, apply.DeleteOptions{ReleaseName: o.Name, ReleaseNamespace: o.Namespace, Wait: o.Wait,
 		Observe: func(e apply.Event) { c.emit(o.Name, Event{Type: "object", Name: e.Key.String(), Action: e.Action}) }})
 	if err != nil {
 		return fail(err)
@@ -113,6 +121,9 @@ func (c *Client) Uninstall(ctx context.Context, o UninstallOptions) (*UninstallO
 	} else if err := c.Store.DeleteAll(context.WithoutCancel(ctx), o.Namespace, o.Name); err != nil {
 		return nil, err
 	}
+	res = append(res, c.keepCRDs(dctx, o.Name, crds)...) // counted once the release's own custom resources are gone
+	res = append(res, c.deleteNamespaces(dctx, nsObjs, nsDeletion{name: o.Name, ns: o.Namespace, objects: objs,
+		recordsStay: o.KeepHistory, action: "deleted"})...)
 	return &UninstallOutcome{Release: latest, Deleted: res}, nil
 }
 
@@ -127,4 +138,15 @@ func dedupe(objs []*manifest.Object, ns string) []*manifest.Object {
 		}
 	}
 	return out
+}
+
+// protect takes out of an uninstall what is not deleted with the other objects: Namespace
+// objects (deleted last, once the records are gone, and only if nothing else is left in them)
+// and, without --delete-crds, CustomResourceDefinitions (kept, their custom resources counted).
+func (c *Client) protect(o UninstallOptions, objs []*manifest.Object) (nsObjs, crds, rest []*manifest.Object) {
+	nsObjs, rest = splitNamespaces(objs)
+	if !o.DeleteCRDs {
+		crds, rest = splitCRDs(rest)
+	}
+	return nsObjs, crds, rest
 }

@@ -71,7 +71,7 @@ func (c *Client) Upgrade(ctx context.Context, o UpgradeOptions) (*Outcome, error
 		return c.upgradeDryRun(ctx, o)
 	}
 	if o.Install {
-		if err := c.prepareNamespace(ctx, o.Namespace, o.CreateNamespace); err != nil {
+		if err := c.prepareNamespace(ctx, o.Name, o.Namespace, o.CreateNamespace, o.Render); err != nil {
 			return nil, err
 		}
 	}

@@ -73,6 +73,8 @@ type File struct {
 	Kind         string       `yaml:"kind,omitempty"`
 	Metadata     Metadata     `yaml:"metadata"`
 	Dependencies []Dependency `yaml:"dependencies,omitempty"`
+	// CRDs is how the pack's CustomResourceDefinitions are installed, upgraded and kept (crds.go).
+	CRDPolicy *CRDPolicy `yaml:"crds,omitempty"`
 }
 
 // Pack is a loaded pack, its files held in memory.
@@ -174,6 +176,9 @@ func (pk *Pack) validateFile() error {
 		if _, err := semver.NewConstraint(pk.Metadata.KubeVersion); err != nil {
 			return fmt.Errorf("metadata.kubeVersion %q is not a version constraint: %v", pk.Metadata.KubeVersion, err)
 		}
+	}
+	if err := pk.CRDPolicy.Validate(); err != nil {
+		return err
 	}
 	seen := map[string]bool{}
 	for i, d := range pk.Dependencies {

@@ -50,6 +50,7 @@ func NewCmdInstall(g *Globals, streams genericiooptions.IOStreams) *cobra.Comman
 	}
 	o.Source.AddFlags(cmd)
 	o.Op.AddFlags(cmd, true)
+	addWaitForJobsFlag(cmd, &o.Op)
 	cmd.Flags().StringVar(&o.Op.DryRun, "dry-run", "none", "none; client: render and print the plan; server: send every object with dryRun=All")
 	cmd.Flags().Lookup("dry-run").NoOptDefVal = "client"
 	cmd.Flags().BoolVar(&o.CreateNamespace, "create-namespace", false, "Create the release namespace if it does not exist")

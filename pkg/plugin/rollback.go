@@ -46,6 +46,7 @@ func NewCmdRollback(g *Globals, streams genericiooptions.IOStreams) *cobra.Comma
 		},
 	}
 	o.Op.AddFlags(cmd, false)
+	addWaitForJobsFlag(cmd, &o.Op)
 	return cmd
 }
 

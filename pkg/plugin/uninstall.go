@@ -22,6 +22,7 @@ type UninstallOptions struct {
 	DryRun      bool
 	Progress    string
 	Description string
+	DeleteCRDs  bool
 
 	Name, Namespace string
 	genericiooptions.IOStreams
@@ -36,8 +37,11 @@ func NewCmdUninstall(g *Globals, streams genericiooptions.IOStreams) *cobra.Comm
 		Short:   "Uninstall a release: delete its objects (reverse order) and its records",
 		Long: templates.LongDesc(`
 			Uninstall: pre-delete hooks, then the release's objects are deleted in reverse install
-			order (objects with resource-policy keep, and CustomResourceDefinitions of crds/, stay),
-			then post-delete hooks. The release records are deleted, or kept and marked uninstalled
+			order (objects with resource-policy keep, and CustomResourceDefinitions unless
+			--delete-crds, stay: each kept CRD is reported with how many custom resources of it
+			exist), then post-delete hooks. A Namespace object of the release is deleted last,
+			and only if nothing but the release's objects is left in it; otherwise it is kept
+			and the output says why. The release records are deleted, or kept and marked uninstalled
 			with --keep-history.`),
 		Example: templates.Examples(`
 			kubectl sherpack uninstall shop -n prod
@@ -65,6 +69,7 @@ func NewCmdUninstall(g *Globals, streams genericiooptions.IOStreams) *cobra.Comm
 	f.BoolVar(&o.DryRun, "dry-run", false, "Show what would be deleted; change nothing (not even the records)")
 	f.StringVar(&o.Progress, "progress", "auto", "Progress on stderr: auto, plain, json or none")
 	f.StringVar(&o.Description, "description", "", "Description recorded with --keep-history")
+	f.BoolVar(&o.DeleteCRDs, "delete-crds", false, "Delete the release's CustomResourceDefinitions too, and with them every custom resource of their kinds in the cluster (kept and counted otherwise)")
 	return cmd
 }
 
@@ -79,7 +84,7 @@ func (o *UninstallOptions) Run(ctx context.Context) error {
 	}
 	lc.Observer = o.Globals.observer(o.Progress, o.ErrOut)
 	out, err := lc.Uninstall(ctx, lifecycle.UninstallOptions{Name: o.Name, Namespace: o.Namespace, KeepHistory: o.KeepHistory,
-		Wait: o.Wait, Timeout: o.Timeout, NoHooks: o.NoHooks, DryRun: o.DryRun, Description: o.Description})
+		Wait: o.Wait, Timeout: o.Timeout, NoHooks: o.NoHooks, DryRun: o.DryRun, Description: o.Description, DeleteCRDs: o.DeleteCRDs})
 	finishProgress(lc.Observer)
 	if err != nil {
 		return err

@@ -58,6 +58,8 @@ func NewCmdUpgrade(g *Globals, streams genericiooptions.IOStreams) *cobra.Comman
 	}
 	o.Source.AddFlags(cmd)
 	o.Op.AddFlags(cmd, true)
+	addWaitForJobsFlag(cmd, &o.Op)
+	cmd.Flags().BoolVar(&o.Op.DeleteCRDs, "delete-crds", false, "Let pruning delete CustomResourceDefinitions that left the release (and every custom resource of their kinds); kept otherwise")
 	f := cmd.Flags()
 	f.StringVar(&o.Op.DryRun, "dry-run", "none", "none; client: render and print the plan; server: send every object with dryRun=All")
 	f.Lookup("dry-run").NoOptDefVal = "client"

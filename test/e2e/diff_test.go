@@ -54,7 +54,7 @@ func TestDiffUpgradeAndDrift(t *testing.T) {
 	mustSherpack(t, "install", "shop", webapp, "-n", ns)
 	mustSherpack(t, "install", "ex", extra, "-n", ns)
 	mustSherpack(t, "install", "cr", "-f", writeFiles(t, map[string]string{"w.yaml": crdAndCR}), "-n", ns)
-	t.Cleanup(func() { sherpack(t, "uninstall", "cr", "-n", ns, "--wait") }) // the CRD is cluster-wide
+	t.Cleanup(func() { sherpack(t, "uninstall", "cr", "-n", ns, "--wait", "--delete-crds") }) // the CRD is cluster-wide
 
 	d := mustSherpack(t, "diff", "upgrade", "shop", webapp, "-n", ns, "--set", "replicas=4")
 	if !strings.Contains(d.stdout, "~ Deployment/"+ns+"/shop-webapp") || !strings.Contains(d.stdout, "-  replicas: 2") || !strings.Contains(d.stdout, "+  replicas: 4") {
