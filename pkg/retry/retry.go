@@ -179,6 +179,11 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 				r.Body = b
 			}
 		}
+		if writes(req) {
+			if gerr := CheckWrite(req.Context()); gerr != nil {
+				return nil, gerr
+			}
+		}
 		resp, err := t.Next.RoundTrip(r)
 		if req.Context().Err() != nil {
 			return resp, err
