@@ -66,13 +66,18 @@ func (c *Client) Install(ctx context.Context, o InstallOptions) (*Outcome, error
 	case releases.IsNotFound(err):
 	case err != nil:
 		return nil, err
-	case latest.State == releases.StateDeployed || latest.State == releases.StateSuperseded:
-		return nil, &ExistsError{Name: o.Name, Namespace: o.Namespace, Revision: latest.Revision, State: latest.State}
-	default: // failed or uninstalled: replaced by a new revision
+	default:
+		if exists, err := c.installedRevision(op.Context(), o.Namespace, o.Name, latest); err != nil || exists != nil {
+			if err == nil {
+				err = exists
+			}
+			return nil, err
+		}
+		// A failed first install, or an uninstalled release with its history: replaced by a
+		// new revision, and what the failed attempts applied and this one no longer has goes.
 		revision = latest.Revision + 1
 		if latest.State == releases.StateFailed {
-			// What the failed attempt applied and this one no longer has goes away.
-			if leftovers, err = decodeManifest(latest); err != nil {
+			if leftovers, err = c.orphanCandidates(op.Context(), o.Name, o.Namespace, latest, nil, nil); err != nil {
 				return nil, err
 			}
 		}
@@ -80,15 +85,44 @@ func (c *Client) Install(ctx context.Context, o InstallOptions) (*Outcome, error
 	return c.installRevision(ctx, op, o, revision, start, leftovers)
 }
 
+// installedRevision refuses an install over a release that has a deployed revision, even with
+// failed upgrades after it (Helm's rule): that release is changed with upgrade.
+func (c *Client) installedRevision(ctx context.Context, namespace, name string, latest *releases.Release) (*ExistsError, error) {
+	if latest.State == releases.StateDeployed || latest.State == releases.StateSuperseded {
+		return &ExistsError{Name: name, Namespace: namespace, Revision: latest.Revision, State: latest.State}, nil
+	}
+	if latest.State == releases.StateUninstalled {
+		return nil, nil
+	}
+	hist, err := c.Store.History(ctx, namespace, name)
+	if err != nil {
+		return nil, err
+	}
+	for i := len(hist) - 1; i >= 0; i-- {
+		if hist[i].State == releases.StateDeployed {
+			return &ExistsError{Name: name, Namespace: namespace, Revision: hist[i].Revision, State: hist[i].State, Latest: latest.Revision, LatestState: latest.State}, nil
+		}
+	}
+	return nil, nil
+}
+
 // ExistsError: install of a release that is already deployed.
 type ExistsError struct {
 	Name, Namespace string
 	Revision        int
 	State           releases.State
+	// Latest is a newer revision (a failed upgrade), if any.
+	Latest      int
+	LatestState releases.State
 }
 
 func (e *ExistsError) Error() string {
-	return fmt.Sprintf("release %s already exists in namespace %s (revision %d, %s): use `kubectl sherpack upgrade %s ...` to change it", e.Name, e.Namespace, e.Revision, e.State, e.Name)
+	what := fmt.Sprintf("revision %d, %s", e.Revision, e.State)
+	if e.Latest > e.Revision {
+		what += fmt.Sprintf("; revision %d after it is %s", e.Latest, e.LatestState)
+	}
+	return fmt.Sprintf("release %s already exists in namespace %s (%s): use `kubectl sherpack upgrade %s ...` to change it, "+
+		"or uninstall it first to install afresh", e.Name, e.Namespace, what, e.Name)
 }
 
 // ExitCode is 3: the input names a release that exists.
@@ -110,13 +144,16 @@ func (c *Client) installRevision(ctx context.Context, op *releases.Operation, o 
 	derr := d.run(dctx)
 	d.record(rel, nil)
 	if derr != nil {
-		derr = describeTimeout(dctx, derr, o.timeout())
+		derr = describeTimeout(dctx, stopCause(dctx, op, derr), o.timeout())
 		var undone string
 		var hf *hooks.FailedError
 		if o.Atomic || (errors.As(derr, &hf) && hf.Rollback) {
-			undone = c.undoInstall(ctx, o.Name, o.Namespace, objects)
+			c.announceInterrupt(ctx, o.Name, revision, "deleting what it applied (--atomic)")
+			undone = c.undoInstall(ctx, op, o.Name, o.Namespace, objects)
+		} else {
+			c.announceInterrupt(ctx, o.Name, revision, "")
 		}
-		if err := c.finish(ctx, rel, derr); err != nil {
+		if err := c.finish(ctx, op, rel, derr); err != nil {
 			return nil, err
 		}
 		return &Outcome{Release: rel, Stats: d.stats}, &OperationError{Op: "install", Release: o.Name, Revision: revision, Err: derr, Undone: undone}
@@ -124,20 +161,23 @@ func (c *Client) installRevision(ctx context.Context, op *releases.Operation, o 
 	if rel.Description == "" {
 		rel.Description = "Install complete"
 	}
-	if err := c.finish(ctx, rel, nil); err != nil {
+	if err := c.finish(ctx, op, rel, nil); err != nil {
 		return nil, err
 	}
 	return &Outcome{Release: rel, Stats: d.stats, Duration: time.Since(start), Notes: rel.Notes}, nil
 }
 
 // undoInstall deletes what a failed install applied (--atomic).
-func (c *Client) undoInstall(ctx context.Context, name, ns string, objects []*manifest.Object) string {
-	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Minute)
+func (c *Client) undoInstall(ctx context.Context, op *releases.Operation, name, ns string, objects []*manifest.Object) string {
+	if op.Lost() != nil {
+		return "Nothing was undone: the lock was lost, and undoing could delete what another operation applies."
+	}
+	ctx, cancel := c.afterContext(ctx, op, 2*time.Minute, false)
 	defer cancel()
 	_, err := c.Apply.Delete(ctx, objects, apply.DeleteOptions{ReleaseName: name, ReleaseNamespace: ns,
 		Observe: func(e apply.Event) { c.emit(name, Event{Type: "object", Name: e.Key.String(), Action: e.Action}) }})
 	if err != nil {
-		return fmt.Sprintf("Uninstalling what was applied (--atomic) failed too: %v", err)
+		return fmt.Sprintf("Uninstalling what was applied (--atomic) failed too: %v", stopCause(ctx, op, err))
 	}
 	return "Everything it had applied was deleted (--atomic)."
 }

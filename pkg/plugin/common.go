@@ -37,7 +37,7 @@ func (g *Globals) Lifecycle() (*lifecycle.Client, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &lifecycle.Client{Store: store, Apply: ac, Typed: typed, Config: cfg}, nil
+	return &lifecycle.Client{Store: store, Apply: ac, Typed: typed, Config: cfg, Grace: g.Grace}, nil
 }
 
 // OperationFlags are the flags of install, upgrade and rollback: the lifecycle's common options,

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/sherpack/kubectl-sherpack/pkg/retry"
@@ -65,8 +66,10 @@ func (s *Store) Begin(ctx context.Context, namespace, name, op string) (*Operati
 	}
 	h := NewHolder(op)
 	sent := time.Now()
+	active.Add(1)
 	lock, err := s.Driver.Lock(ctx, namespace, name, h, s.ttl())
 	if err != nil {
+		active.Add(-1)
 		return nil, err
 	}
 	o := &Operation{store: s, lock: lock, Holder: h, name: name, renewedAt: sent, ttl: s.ttl(), safe: SafeWindow(s.ttl()), done: make(chan struct{})}
@@ -192,9 +195,17 @@ func (o *Operation) End(ctx context.Context) error {
 		defer cancel()
 		err = o.lock.Release(rctx)
 		o.lockCancel(context.Canceled)
+		active.Add(-1)
 	})
 	return err
 }
+
+// active counts the locks this process holds (or is taking).
+var active atomic.Int32
+
+// Holding tells whether this process holds (or is taking) a release lock: a signal then has an
+// operation to end cleanly; otherwise there is nothing to undo and the process may just exit.
+func Holding() bool { return active.Load() > 0 }
 
 // guard refuses a write through a context whose lock is no longer safe.
 func guard(ctx context.Context) error {
