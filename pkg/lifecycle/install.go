@@ -88,22 +88,19 @@ func (c *Client) Install(ctx context.Context, o InstallOptions) (*Outcome, error
 // installedRevision refuses an install over a release that has a deployed revision, even with
 // failed upgrades after it (Helm's rule): that release is changed with upgrade.
 func (c *Client) installedRevision(ctx context.Context, namespace, name string, latest *releases.Release) (*ExistsError, error) {
-	if latest.State == releases.StateDeployed || latest.State == releases.StateSuperseded {
-		return &ExistsError{Name: name, Namespace: namespace, Revision: latest.Revision, State: latest.State}, nil
-	}
-	if latest.State == releases.StateUninstalled {
-		return nil, nil
-	}
 	hist, err := c.Store.History(ctx, namespace, name)
 	if err != nil {
 		return nil, err
 	}
-	for i := len(hist) - 1; i >= 0; i-- {
-		if hist[i].State == releases.StateDeployed {
-			return &ExistsError{Name: name, Namespace: namespace, Revision: hist[i].Revision, State: hist[i].State, Latest: latest.Revision, LatestState: latest.State}, nil
-		}
+	b := releases.InstallBlocker(hist)
+	if b == nil {
+		return nil, nil
 	}
-	return nil, nil
+	e := &ExistsError{Name: name, Namespace: namespace, Revision: b.Revision, State: b.State}
+	if latest.Revision > b.Revision {
+		e.Latest, e.LatestState = latest.Revision, latest.State
+	}
+	return e, nil
 }
 
 // ExistsError: install of a release that is already deployed.

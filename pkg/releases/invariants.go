@@ -16,6 +16,9 @@ type Invariant struct {
 	How string
 	// Check judges a history (nil: the rule is about cluster objects, see How).
 	Check func(v View) error
+	// Always: the rule holds even right after a kill, before the next operation repairs; the
+	// others hold after every operation that ran to its end and after every recovery.
+	Always bool
 }
 
 // View is what an invariant is judged on: a release's history (oldest first), the history limit,
@@ -44,7 +47,7 @@ var Invariants = []Invariant{
 			}
 			return nil
 		}},
-	{Name: "pending-is-locked", Rule: "a pending revision exists only as the latest one, and only while an operation holds the lock",
+	{Name: "pending-is-locked", Always: true, Rule: "a pending revision exists only as the latest one, and only while an operation holds the lock",
 		How: "the operation that takes an expired lock marks what its holder left pending failed, and Repair marks older pending revisions failed (Begin)",
 		Check: func(v View) error {
 			for i, m := range v.History {
@@ -105,11 +108,12 @@ func lastDeployedIndex(h []Meta) int {
 	return -1
 }
 
-// CheckInvariants judges a history against every rule of the table that reads histories.
-func CheckInvariants(v View) error {
+// CheckInvariants judges a history against every rule of the table that reads histories;
+// afterKill keeps to the rules that hold even before a repair.
+func CheckInvariants(v View, afterKill bool) error {
 	var errs []error
 	for _, inv := range Invariants {
-		if inv.Check == nil {
+		if inv.Check == nil || (afterKill && !inv.Always) {
 			continue
 		}
 		if err := inv.Check(v); err != nil {
@@ -228,4 +232,26 @@ func (s *Store) MarkUninstalled(ctx context.Context, r *Release, description str
 		warnings = append(warnings, err)
 	}
 	return warnings, nil
+}
+
+// InstallBlocker is the revision that makes an install of the release refused, or nil: Helm's
+// rule, a release with a deployed revision (even under failed upgrades after it) is changed with
+// upgrade. A failed first install, or an uninstalled release whose history was kept, may be
+// installed over.
+func InstallBlocker(hist []Meta) *Meta {
+	if len(hist) == 0 {
+		return nil
+	}
+	latest := hist[len(hist)-1]
+	switch latest.State {
+	case StateUninstalled:
+		return nil
+	case StateDeployed, StateSuperseded:
+		return &latest
+	}
+	if i := lastDeployedIndex(hist); i >= 0 {
+		m := hist[i]
+		return &m
+	}
+	return nil
 }

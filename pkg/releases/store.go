@@ -249,9 +249,15 @@ func (s *Store) DeleteAll(ctx context.Context, namespace, name string) error {
 	if err != nil {
 		return err
 	}
+	// Oldest first, the latest last: an uninstall killed half-way leaves its pending-uninstall
+	// revision as the latest, which the next operation marks failed and the next uninstall
+	// finishes (newest first would leave an older revision as the latest, deployed or superseded).
 	var errs []error
-	for i := len(ms) - 1; i >= 0; i-- {
-		if err := s.Driver.Delete(ctx, namespace, name, ms[i].Revision); err != nil {
+	for _, m := range ms {
+		if err := guard(ctx); err != nil {
+			return err
+		}
+		if err := s.Driver.Delete(ctx, namespace, name, m.Revision); err != nil {
 			errs = append(errs, err)
 		}
 	}
