@@ -105,7 +105,7 @@ func (c *Client) rollbackLocked(ctx, work context.Context, op *releases.Operatio
 	derr := d.run(dctx)
 	d.record(rel, target.Hooks)
 	if derr != nil {
-		derr = describeTimeout(dctx, stopCause(dctx, op, derr), o.timeout())
+		derr = describeTimeout(dctx, stopCause(ctx, op, derr), o.timeout())
 		c.announceInterrupt(ctx, o.Name, rel.Revision, "")
 		if err := c.finish(ctx, op, rel, derr); err != nil {
 			return nil, errors.Join(derr, err)

@@ -68,7 +68,10 @@ type leaseLock struct {
 	holder  Holder
 	expired *Holder
 	clock   func() time.Time
+	takenAt time.Time // (monotonic) when the write that took the Lease was sent
 }
+
+func (l *leaseLock) TakenAt() time.Time { return l.takenAt }
 
 // current is a copy of the Lease as last written or read.
 func (l *leaseLock) current() *coordinationv1.Lease {
@@ -87,6 +90,7 @@ func acquireLease(ctx context.Context, cs kubernetes.Interface, clock func() tim
 	// landed); more means the API server is not answering, which is said as it is.
 	lost := 0
 	var lastErr error
+	var firstWrite time.Time // when our first write of this take was sent
 	for attempt := 0; attempt < 10; attempt++ {
 		if lost > 3 {
 			return nil, fmt.Errorf("take lock Lease %s/%s: %w", ns, leaseName, lastErr)
@@ -100,6 +104,10 @@ func acquireLease(ctx context.Context, cs kubernetes.Interface, clock func() tim
 					Annotations: map[string]string{annHolder: string(holderJSON)}},
 				Spec: coordinationv1.LeaseSpec{HolderIdentity: &h.ID, LeaseDurationSeconds: &secs, AcquireTime: &now, RenewTime: &now},
 			}
+			sent := time.Now()
+			if firstWrite.IsZero() {
+				firstWrite = sent
+			}
 			created, err := leases.Create(ctx, l, metav1.CreateOptions{})
 			if transient(err) {
 				lost, lastErr = lost+1, err
@@ -111,7 +119,7 @@ func acquireLease(ctx context.Context, cs kubernetes.Interface, clock func() tim
 			if err != nil {
 				return nil, fmt.Errorf("take lock Lease %s/%s: %w", ns, leaseName, err)
 			}
-			return &leaseLock{cs: cs, lease: created, holder: h, clock: clock}, nil
+			return &leaseLock{cs: cs, lease: created, holder: h, clock: clock, takenAt: sent}, nil
 		}
 		if err != nil {
 			// The client has already retried what a read can retry.
@@ -120,7 +128,7 @@ func acquireLease(ctx context.Context, cs kubernetes.Interface, clock func() tim
 		prev, held, renewed, expires := leaseState(cur)
 		if held && prev.ID == h.ID {
 			// Our own earlier attempt landed although its answer was lost.
-			return &leaseLock{cs: cs, lease: cur, holder: h, clock: clock}, nil
+			return &leaseLock{cs: cs, lease: cur, holder: h, clock: clock, takenAt: firstWrite}, nil
 		}
 		if held && clock().Before(expires) {
 			return nil, &LockedError{Namespace: relNS, Name: relName, Holder: prev, RenewedAt: renewed, Expires: expires}
@@ -149,6 +157,11 @@ func acquireLease(ctx context.Context, cs kubernetes.Interface, clock func() tim
 		if cur.Spec.LeaseTransitions != nil {
 			trans = *cur.Spec.LeaseTransitions + 1
 		}
+		now = metav1.NewMicroTime(clock())
+		sent := time.Now()
+		if firstWrite.IsZero() {
+			firstWrite = sent
+		}
 		next.Spec = coordinationv1.LeaseSpec{HolderIdentity: &h.ID, LeaseDurationSeconds: &secs, AcquireTime: &now, RenewTime: &now, LeaseTransitions: &trans}
 		updated, err := leases.Update(ctx, next, metav1.UpdateOptions{})
 		if transient(err) {
@@ -161,7 +174,7 @@ func acquireLease(ctx context.Context, cs kubernetes.Interface, clock func() tim
 		if err != nil {
 			return nil, fmt.Errorf("take lock Lease %s/%s: %w", ns, leaseName, err)
 		}
-		l := &leaseLock{cs: cs, lease: updated, holder: h, clock: clock}
+		l := &leaseLock{cs: cs, lease: updated, holder: h, clock: clock, takenAt: sent}
 		if held {
 			l.expired = &prev
 		}

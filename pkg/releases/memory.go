@@ -162,7 +162,10 @@ type memLock struct {
 	renewed time.Time
 	ttl     time.Duration
 	expired *Holder
+	takenAt time.Time
 }
+
+func (l *memLock) TakenAt() time.Time { return l.takenAt }
 
 // Lock takes an in-process lock with the same expiry rules as the Lease.
 func (m *MemoryDriver) Lock(_ context.Context, namespace, name string, h Holder, ttl time.Duration) (Lock, error) {
@@ -178,7 +181,7 @@ func (m *MemoryDriver) Lock(_ context.Context, namespace, name string, h Holder,
 		prev := cur.holder
 		expired = &prev
 	}
-	l := &memLock{d: m, key: k, holder: h, renewed: now, ttl: ttl, expired: expired}
+	l := &memLock{d: m, key: k, holder: h, renewed: now, ttl: ttl, expired: expired, takenAt: time.Now()}
 	m.locks[k] = l
 	return l, nil
 }

@@ -65,12 +65,15 @@ func (s *Store) Begin(ctx context.Context, namespace, name, op string) (*Operati
 		return nil, err
 	}
 	h := NewHolder(op)
-	sent := time.Now()
 	active.Add(1)
 	lock, err := s.Driver.Lock(ctx, namespace, name, h, s.ttl())
 	if err != nil {
 		active.Add(-1)
 		return nil, err
+	}
+	sent := time.Now()
+	if t, ok := lock.(interface{ TakenAt() time.Time }); ok {
+		sent = t.TakenAt()
 	}
 	o := &Operation{store: s, lock: lock, Holder: h, name: name, renewedAt: sent, ttl: s.ttl(), safe: SafeWindow(s.ttl()), done: make(chan struct{})}
 	o.lockCtx, o.lockCancel = context.WithCancelCause(retry.WithWriteGuard(context.WithoutCancel(ctx), o.Check))
