@@ -139,13 +139,13 @@ func (c *Client) announceInterrupt(ctx context.Context, name string, revision in
 		detail += ", " + undo
 	}
 	detail += fmt.Sprintf(", releasing the lock; within %s (--interrupt-grace), send the signal again to stop at once", c.grace())
-	c.emit(name, Event{Type: "operation", Action: "interrupted", Detail: detail})
+	c.emit(name, Event{Type: "operation", Name: "interrupted", Action: "interrupted", Detail: detail})
 }
 
 // warn reports bookkeeping that failed after the outcome was recorded: the next operation
 // repairs it.
 func (c *Client) warn(name string, errs []error) {
 	for _, err := range errs {
-		c.emit(name, Event{Type: "operation", Action: "warning", Detail: err.Error() + " (the next operation repairs it)"})
+		c.emit(name, Event{Type: "api", Action: "warning", Detail: "Warning: " + err.Error() + " (the next operation repairs it)"})
 	}
 }

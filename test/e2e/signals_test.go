@@ -93,10 +93,10 @@ func TestSignalsEndOperationsCleanly(t *testing.T) {
 		atomic bool
 	}{
 		{"TERM during the wait", syscall.SIGTERM, "wait", false},
-		{"INT during the wait, --atomic", syscall.SIGINT, "wait", true},
-		{"TERM during a hook, --atomic", syscall.SIGTERM, "hook", true},
+		{"INT during the wait with atomic", syscall.SIGINT, "wait", true},
+		{"TERM during a hook with atomic", syscall.SIGTERM, "hook", true},
 		{"INT during a hook", syscall.SIGINT, "hook", false},
-		{"TERM during an apply, --atomic", syscall.SIGTERM, "apply", true},
+		{"TERM during an apply with atomic", syscall.SIGTERM, "apply", true},
 		{"INT during an apply", syscall.SIGINT, "apply", false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -201,7 +201,9 @@ func TestCtrlCInTerminal(t *testing.T) {
 	defer ptmx.Close()
 	var mu sync.Mutex
 	var screen bytes.Buffer
+	drained := make(chan struct{})
 	go func() {
+		defer close(drained)
 		buf := make([]byte, 4096)
 		for {
 			n, err := ptmx.Read(buf)
@@ -209,7 +211,7 @@ func TestCtrlCInTerminal(t *testing.T) {
 			screen.Write(buf[:n])
 			mu.Unlock()
 			if err != nil {
-				return
+				return // EIO once the process and its terminal are gone
 			}
 		}
 	}()
@@ -239,6 +241,10 @@ func TestCtrlCInTerminal(t *testing.T) {
 	}
 	select {
 	case code := <-done:
+		select {
+		case <-drained:
+		case <-time.After(5 * time.Second):
+		}
 		mu.Lock()
 		out := screen.String()
 		mu.Unlock()
