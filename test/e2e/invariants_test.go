@@ -80,9 +80,10 @@ func TestInstallOverFailedUpgradeRefused(t *testing.T) {
 		t.Fatalf("a refused install changed the history: %s", h)
 	}
 	// A failed first install may still be installed over.
-	expectExit(t, 1, "timed out", "install", "first", "-f", configMaps(t, true, "x"), "-n", ns, "--timeout", "3s", "--progress=none")
-	mustSherpack(t, "install", "first", "-f", configMaps(t, false, "x"), "-n", ns, "--progress=none")
-	if h := history(t, ns, "first"); h != "1:failed 2:deployed" {
+	ns2 := testenv.Namespace(t)
+	expectExit(t, 1, "not ready within", "install", "first", "-f", configMaps(t, true, "x"), "-n", ns2, "--timeout", "3s", "--progress=none")
+	mustSherpack(t, "install", "first", "-f", configMaps(t, false, "x"), "-n", ns2, "--progress=none")
+	if h := history(t, ns2, "first"); h != "1:failed 2:deployed" {
 		t.Fatalf("history of the release installed over its failed first install: %s", h)
 	}
 }
@@ -93,8 +94,8 @@ func TestTwoFailedUpgradesThenUninstallLeaveNothing(t *testing.T) {
 	t.Parallel()
 	ns := testenv.Namespace(t)
 	mustSherpack(t, "install", "orph", "-f", configMaps(t, false, "a"), "-n", ns, "--progress=none")
-	expectExit(t, 1, "timed out", "upgrade", "orph", "-f", configMaps(t, true, "a", "b"), "-n", ns, "--timeout", "3s", "--progress=none")
-	expectExit(t, 1, "timed out", "upgrade", "orph", "-f", configMaps(t, true, "a", "c"), "-n", ns, "--timeout", "3s", "--progress=none")
+	expectExit(t, 1, "not ready within", "upgrade", "orph", "-f", configMaps(t, true, "a", "b"), "-n", ns, "--timeout", "3s", "--progress=none")
+	expectExit(t, 1, "not ready within", "upgrade", "orph", "-f", configMaps(t, true, "a", "c"), "-n", ns, "--timeout", "3s", "--progress=none")
 	if got := strings.Join(labelledObjects(t, ns, "orph"), " "); !strings.Contains(got, "ConfigMap/b") || !strings.Contains(got, "ConfigMap/c") {
 		t.Fatalf("the failed upgrades should have created b and c: %s", got)
 	}
@@ -109,8 +110,8 @@ func TestUpgradeAfterFailedUpgradesPrunesTheirObjects(t *testing.T) {
 	t.Parallel()
 	ns := testenv.Namespace(t)
 	mustSherpack(t, "install", "sweep", "-f", configMaps(t, false, "a"), "-n", ns, "--progress=none")
-	expectExit(t, 1, "timed out", "upgrade", "sweep", "-f", configMaps(t, true, "a", "b"), "-n", ns, "--timeout", "3s", "--progress=none")
-	expectExit(t, 1, "timed out", "upgrade", "sweep", "-f", configMaps(t, true, "a", "c"), "-n", ns, "--timeout", "3s", "--progress=none")
+	expectExit(t, 1, "not ready within", "upgrade", "sweep", "-f", configMaps(t, true, "a", "b"), "-n", ns, "--timeout", "3s", "--progress=none")
+	expectExit(t, 1, "not ready within", "upgrade", "sweep", "-f", configMaps(t, true, "a", "c"), "-n", ns, "--timeout", "3s", "--progress=none")
 	mustSherpack(t, "upgrade", "sweep", "-f", configMaps(t, false, "a", "d"), "-n", ns, "--progress=none")
 	got := strings.Join(labelledObjects(t, ns, "sweep"), " ")
 	if got != "ConfigMap/a ConfigMap/d" {
@@ -123,7 +124,7 @@ func TestUninstallKeepHistoryMarksEveryRevision(t *testing.T) {
 	t.Parallel()
 	ns := testenv.Namespace(t)
 	mustSherpack(t, "install", "keep", "-f", configMaps(t, false, "a"), "-n", ns, "--progress=none")
-	expectExit(t, 1, "timed out", "upgrade", "keep", "-f", configMaps(t, true, "a"), "-n", ns, "--timeout", "3s", "--progress=none")
+	expectExit(t, 1, "not ready within", "upgrade", "keep", "-f", configMaps(t, true, "a"), "-n", ns, "--timeout", "3s", "--progress=none")
 	mustSherpack(t, "uninstall", "keep", "-n", ns, "--keep-history", "--progress=none")
 	if h := history(t, ns, "keep"); h != "1:superseded 2:uninstalled" {
 		t.Fatalf("history after uninstall --keep-history: %s, want 1:superseded 2:uninstalled", h)
@@ -139,7 +140,7 @@ func TestHistoryMaxPrunesFailedRevisions(t *testing.T) {
 	ns := testenv.Namespace(t)
 	mustSherpack(t, "install", "loop", "-f", configMaps(t, false, "a"), "-n", ns, "--progress=none")
 	for i := 0; i < 4; i++ {
-		expectExit(t, 1, "timed out", "upgrade", "loop", "-f", configMaps(t, true, "a"), "-n", ns, "--timeout", "2s", "--history-max", "2", "--progress=none")
+		expectExit(t, 1, "not ready within", "upgrade", "loop", "-f", configMaps(t, true, "a"), "-n", ns, "--timeout", "2s", "--history-max", "2", "--progress=none")
 	}
 	if h := history(t, ns, "loop"); h != "1:deployed 5:failed" {
 		t.Fatalf("history after 4 failed upgrades with --history-max 2: %s, want 1:deployed 5:failed", h)
