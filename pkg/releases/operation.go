@@ -29,7 +29,7 @@ type Operation struct {
 	// Repaired says what Begin put right in the history before the operation (see Invariants).
 	Repaired []string
 
-	name string
+	namespace, name string
 	// lockCtx ends only when the lock is lost (or at End); ctx also ends with the caller's.
 	lockCtx    context.Context
 	lockCancel context.CancelCauseFunc
@@ -75,7 +75,7 @@ func (s *Store) Begin(ctx context.Context, namespace, name, op string) (*Operati
 	if t, ok := lock.(interface{ TakenAt() time.Time }); ok {
 		sent = t.TakenAt()
 	}
-	o := &Operation{store: s, lock: lock, Holder: h, name: name, renewedAt: sent, ttl: s.ttl(), safe: SafeWindow(s.ttl()), done: make(chan struct{})}
+	o := &Operation{store: s, lock: lock, Holder: h, namespace: namespace, name: name, renewedAt: sent, ttl: s.ttl(), safe: SafeWindow(s.ttl()), done: make(chan struct{})}
 	o.lockCtx, o.lockCancel = context.WithCancelCause(retry.WithWriteGuard(context.WithoutCancel(ctx), o.Check))
 	o.ctx, o.cancel = context.WithCancelCause(o.lockCtx)
 	o.stopParent = context.AfterFunc(ctx, func() { o.cancel(context.Cause(ctx)) })
@@ -192,6 +192,7 @@ func (o *Operation) renew() {
 func (o *Operation) End(ctx context.Context) error {
 	var err error
 	o.once.Do(func() {
+		o.failOwnPending()
 		close(o.done)
 		o.stopParent()
 		rctx, cancel := context.WithTimeout(retry.WithoutWriteGuard(context.WithoutCancel(ctx)), 5*time.Second)
@@ -201,6 +202,32 @@ func (o *Operation) End(ctx context.Context) error {
 		active.Add(-1)
 	})
 	return err
+}
+
+// failOwnPending keeps "no pending revision without a live lock": a revision this operation
+// started and left pending (it was interrupted, or a write whose answer was lost landed after
+// all) is marked failed before the lock goes, while the lock is still known to be ours.
+func (o *Operation) failOwnPending() {
+	if o.Check() != nil {
+		return // not ours any more: the next holder recovers it
+	}
+	ctx, cancel := context.WithTimeout(o.lockCtx, 3*time.Second)
+	defer cancel()
+	ms, err := o.store.Driver.List(ctx, o.namespace, o.name)
+	if err != nil || len(ms) == 0 || !ms[len(ms)-1].State.IsPending() {
+		return
+	}
+	r, err := o.store.Driver.Get(ctx, o.namespace, o.name, ms[len(ms)-1].Revision)
+	if err != nil || r.Holder == nil || r.Holder.ID != o.Holder.ID {
+		return
+	}
+	reason := "interrupted: the operation ended without recording an outcome"
+	if o.ctx.Err() != nil {
+		if cause := context.Cause(o.ctx); cause != nil && !errors.Is(cause, context.Canceled) {
+			reason = cause.Error()
+		}
+	}
+	_ = o.store.Transition(ctx, r, StateFailed, reason)
 }
 
 // active counts the locks this process holds (or is taking).
