@@ -10,6 +10,7 @@ import (
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
+	"github.com/sherpack/kubectl-sherpack/internal/faultproxy"
 	"github.com/sherpack/kubectl-sherpack/internal/testenv"
 	"github.com/sherpack/kubectl-sherpack/pkg/releases"
 )
@@ -171,5 +172,63 @@ func TestKillBetweenDeployAndSupersedeRepaired(t *testing.T) {
 	mustSherpack(t, "recover", "two", "-n", ns)
 	if got := history(t, ns, "two"); got != "1:superseded 2:deployed" {
 		t.Fatalf("after recover: %s, want 1:superseded 2:deployed", got)
+	}
+}
+
+// A deploy that succeeded reports success although superseding the previous revision failed
+// (its write answered 503): the warning says so, and the next operation repairs the history.
+func TestDeploySucceedsWhenSupersedeFails(t *testing.T) {
+	t.Parallel()
+	ns := testenv.Namespace(t)
+	mustSherpack(t, "install", "sup", "-f", configMaps(t, false, "a"), "-n", ns, "--progress=none")
+	p, kc := startProxy(t)
+	rev1 := releases.ObjectName("sup", 1)
+	p.Set(faultproxy.Faults{Unavailable: func(r *http.Request) bool {
+		return r.Method == http.MethodPut && strings.HasSuffix(r.URL.Path, "/secrets/"+rev1)
+	}})
+	r := runCmd(t, testenv.PluginBinary(), []string{"KUBECONFIG=" + kc}, "upgrade", "sup", "-f", configMaps(t, false, "a", "b"), "-n", ns, "--progress=plain")
+	if r.code != 0 || !strings.Contains(r.stderr, "supersede revision 1") || !strings.Contains(r.stderr, "the next operation repairs it") {
+		t.Fatalf("upgrade whose deploy succeeded: exit %d, want 0 with a warning about revision 1\n%s", r.code, r.stderr)
+	}
+	if got := history(t, ns, "sup"); got != "1:deployed 2:deployed" {
+		t.Fatalf("superseding was refused, history should still be 1:deployed 2:deployed: %s", got)
+	}
+	mustSherpack(t, "upgrade", "sup", "-f", configMaps(t, false, "a", "c"), "-n", ns, "--progress=none")
+	if got := history(t, ns, "sup"); got != "1:superseded 2:superseded 3:deployed" {
+		t.Fatalf("the next operation should have repaired the history: %s", got)
+	}
+}
+
+// A hook whose deletion never completes (a finalizer nobody removes) does not hold the
+// operation past its --timeout: the deletion wait is bounded too.
+func TestHookDeletionWaitBoundedByTimeout(t *testing.T) {
+	t.Parallel()
+	ns := testenv.Namespace(t)
+	cs := testenv.Clientset(t)
+	hook := `---
+apiVersion: v1
+kind: ConfigMap
+metadata:
+  name: marker
+  finalizers: [sherpack.test/never]
+  annotations: {sherpack.io/hook: post-install, sherpack.io/hook-delete-policy: hook-succeeded}
+data: {k: v}
+`
+	t.Cleanup(func() {
+		ctx := context.Background()
+		if cm, err := cs.CoreV1().ConfigMaps(ns).Get(ctx, "marker", metav1.GetOptions{}); err == nil {
+			cm.Finalizers = nil
+			_, _ = cs.CoreV1().ConfigMaps(ns).Update(ctx, cm, metav1.UpdateOptions{})
+		}
+	})
+	dir := writeFiles(t, map[string]string{"all.yaml": hook + "---\napiVersion: v1\nkind: ConfigMap\nmetadata: {name: app}\ndata: {k: v}\n"})
+	r := startSherpack(t, testenv.Kubeconfig(), "install", "fin", "-f", dir, "-n", ns, "--timeout", "8s", "--progress=none")
+	res := r.wait(t, 40*time.Second)
+	if res.code != 0 {
+		t.Fatalf("install with a hook that cannot be deleted: exit %d\n%s", res.code, res.stderr)
+	}
+	cm, err := cs.CoreV1().ConfigMaps(ns).Get(context.Background(), "marker", metav1.GetOptions{})
+	if err != nil || cm.DeletionTimestamp == nil {
+		t.Fatalf("the hook's deletion should have been asked for (and be held by its finalizer): %v %v", cm, err)
 	}
 }
