@@ -314,7 +314,9 @@ func TestSignalEndsReadOnlyCommand(t *testing.T) {
 	ns := testenv.Namespace(t)
 	mustSherpack(t, "install", "ro", "-f", stuckRelease(t, "v1", false, false), "-n", ns, "--progress=none")
 	p, kc := startProxy(t)
-	h := p.Hold(func(req *http.Request, _ []byte) bool { return req.Method == http.MethodGet && strings.Contains(req.URL.Path, "/secrets") })
+	h := p.Hold(func(req *http.Request, _ []byte) bool {
+		return req.Method == http.MethodGet && strings.Contains(req.URL.Path, "/secrets")
+	})
 	r := startSherpack(t, kc, "status", "ro", "-n", ns)
 	arrived(t, h, r, "the read of the release")
 	start := time.Now()
