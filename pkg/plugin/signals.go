@@ -84,7 +84,7 @@ func (s *Signals) Interrupted() *lifecycle.InterruptedError {
 // Stop stops handling signals.
 func (s *Signals) Stop() { signal.Stop(s.ch) }
 
-// AddGraceFlag registers --interrupt-grace, which sets both the lifecycle's grace period and the
+// addGraceFlag registers --interrupt-grace, which sets both the lifecycle's grace period and the
 // signal handler's.
 func (g *Globals) addGraceFlag(fs *pflag.FlagSet) {
 	fs.DurationVar(&g.Grace, "interrupt-grace", lifecycle.DefaultGrace,

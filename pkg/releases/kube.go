@@ -50,6 +50,9 @@ type KubeOptions struct {
 	// Clock is this machine's wall clock, written into the lock Lease and compared with the
 	// holder's renewal time (default time.Now; tests set one that runs ahead or behind).
 	Clock func() time.Time
+	// Notify, if set, is told in a sentence when taking the lock has to wait (a lock that looks
+	// expired is watched for a TTL before it is taken over).
+	Notify func(msg string)
 }
 
 // kubeDriver stores records as Secrets or ConfigMaps; objects says which.

@@ -28,7 +28,7 @@ func (d *kubeDriver) leaseName(namespace, name string) string {
 
 // Lock takes the release's Lease (coordination.k8s.io/v1) next to its records.
 func (d *kubeDriver) Lock(ctx context.Context, namespace, name string, h Holder, ttl time.Duration) (Lock, error) {
-	return acquireLease(ctx, d.client, d.now, d.ns(namespace), d.leaseName(namespace, name), namespace, name, h, ttl)
+	return acquireLease(ctx, d.client, d.now, d.opts.Notify, d.ns(namespace), d.leaseName(namespace, name), namespace, name, h, ttl)
 }
 
 // now is this client's wall clock (KubeOptions.Clock in tests).
@@ -82,7 +82,7 @@ func (l *leaseLock) current() *coordinationv1.Lease {
 
 func (l *leaseLock) set(lease *coordinationv1.Lease) { l.mu.Lock(); l.lease = lease; l.mu.Unlock() }
 
-func acquireLease(ctx context.Context, cs kubernetes.Interface, clock func() time.Time, ns, leaseName, relNS, relName string, h Holder, ttl time.Duration) (Lock, error) {
+func acquireLease(ctx context.Context, cs kubernetes.Interface, clock func() time.Time, notify func(string), ns, leaseName, relNS, relName string, h Holder, ttl time.Duration) (Lock, error) {
 	leases := cs.CoordinationV1().Leases(ns)
 	holderJSON, _ := json.Marshal(h)
 	secs := int32(max(1, ttl/time.Second))
@@ -137,6 +137,10 @@ func acquireLease(ctx context.Context, cs kubernetes.Interface, clock func() tim
 			// Expired by this machine's clock, which may be ahead of the holder's: trust only
 			// what this client sees itself, as client-go's leader election does. The Lease is
 			// expired when it has not changed for a full TTL since it was first seen here.
+			if notify != nil {
+				notify(fmt.Sprintf("the lock of release %s was last renewed at %s by %s; making sure nobody renews it any more (up to %s) before taking it over",
+					relName, renewed.Local().Format("15:04:05"), prev, expires.Sub(renewed)))
+			}
 			changed, latest, err := watchLease(ctx, leases, cur)
 			if err != nil {
 				return nil, err
