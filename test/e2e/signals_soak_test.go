@@ -35,7 +35,7 @@ func TestSoakUpgradeSignalledAtRandomPoints(t *testing.T) {
 			args = append(args, "--atomic")
 		}
 		r := startSherpack(t, testenv.Kubeconfig(), args...)
-		time.Sleep(time.Duration(rng.IntN(4000)) * time.Millisecond)
+		time.Sleep(time.Duration(rng.IntN(1500)) * time.Millisecond) // most upgrades here take 1 to 3 s
 		var res result
 		switch which {
 		case "TERM", "INT":
