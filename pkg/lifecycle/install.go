@@ -40,7 +40,7 @@ type Outcome struct {
 
 // Install installs a release. An existing deployed release is refused; a failed or
 // uninstalled (with history) one is replaced by a new revision.
-func (c *Client) Install(ctx context.Context, o InstallOptions) (*Outcome, error) {
+func (c *Client) Install(ctx context.Context, o InstallOptions) (_ *Outcome, err error) {
 	start := time.Now()
 	if err := releases.ValidateName(o.Name); err != nil {
 		return nil, err
@@ -59,6 +59,7 @@ func (c *Client) Install(ctx context.Context, o InstallOptions) (*Outcome, error
 		return nil, err
 	}
 	defer op.End(context.WithoutCancel(ctx))
+	defer explain(ctx, op, &err)
 	revision := 1
 	var leftovers []*manifest.Object
 	latest, err := c.Store.Latest(op.Context(), o.Namespace, o.Name)

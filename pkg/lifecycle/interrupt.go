@@ -149,3 +149,20 @@ func (c *Client) warn(name string, errs []error) {
 		c.emit(name, Event{Type: "api", Action: "warning", Detail: "Warning: " + err.Error() + " (the next operation repairs it)"})
 	}
 }
+
+// explain replaces the bare "context canceled" of a step that a lost lock or a signal cut short
+// with what happened (deferred by every locked operation).
+func explain(ctx context.Context, op *releases.Operation, err *error) {
+	if *err == nil || errors.Is(*err, releases.ErrLockLost) {
+		return
+	}
+	var ie *InterruptedError
+	if errors.As(*err, &ie) || !(errors.Is(*err, context.Canceled) || errors.Is(*err, context.DeadlineExceeded)) {
+		return
+	}
+	if lost := op.Lost(); lost != nil {
+		*err = fmt.Errorf("%w (it was at: %v)", lost, *err)
+	} else if ie := Interrupted(ctx); ie != nil {
+		*err = fmt.Errorf("%w (it was at: %v)", ie, *err)
+	}
+}

@@ -19,12 +19,13 @@ type RollbackOptions struct {
 
 // Rollback makes a new revision that runs what an earlier one had (its manifest, values,
 // hooks, pack), with pre/post-rollback hooks, pruning what the current revision added.
-func (c *Client) Rollback(ctx context.Context, o RollbackOptions) (*Outcome, error) {
+func (c *Client) Rollback(ctx context.Context, o RollbackOptions) (_ *Outcome, err error) {
 	op, err := c.Store.Begin(ctx, o.Namespace, o.Name, "rollback")
 	if err != nil {
 		return nil, err
 	}
 	defer op.End(context.WithoutCancel(ctx))
+	defer explain(ctx, op, &err)
 	latest, err := c.Store.Latest(op.Context(), o.Namespace, o.Name)
 	if err != nil {
 		return nil, err

@@ -32,7 +32,7 @@ type UninstallOutcome struct {
 // Uninstall deletes a release's objects in reverse order (keep-policy respected), with the
 // pre/post-delete hooks, then removes its records (or marks them uninstalled with --keep-history).
 // A dry run changes nothing, not even the records.
-func (c *Client) Uninstall(ctx context.Context, o UninstallOptions) (*UninstallOutcome, error) {
+func (c *Client) Uninstall(ctx context.Context, o UninstallOptions) (_ *UninstallOutcome, err error) {
 	if o.Timeout <= 0 {
 		o.Timeout = 5 * time.Minute
 	}
@@ -53,6 +53,7 @@ func (c *Client) Uninstall(ctx context.Context, o UninstallOptions) (*UninstallO
 		return nil, err
 	}
 	defer op.End(context.WithoutCancel(ctx))
+	defer explain(ctx, op, &err)
 	latest, err := c.Store.Latest(op.Context(), o.Namespace, o.Name)
 	if err != nil {
 		return nil, err

@@ -62,7 +62,7 @@ func previousLayers(prev *releases.Release, mode string, gaveValues bool) []pack
 
 // Upgrade moves a release to a new revision: pending-upgrade, hooks, apply, wait, prune;
 // deployed, and only then is the previous revision superseded.
-func (c *Client) Upgrade(ctx context.Context, o UpgradeOptions) (*Outcome, error) {
+func (c *Client) Upgrade(ctx context.Context, o UpgradeOptions) (_ *Outcome, err error) {
 	start := time.Now()
 	if err := releases.ValidateName(o.Name); err != nil {
 		return nil, err
@@ -80,6 +80,7 @@ func (c *Client) Upgrade(ctx context.Context, o UpgradeOptions) (*Outcome, error
 		return nil, err
 	}
 	defer op.End(context.WithoutCancel(ctx))
+	defer explain(ctx, op, &err)
 	latest, err := c.Store.Latest(op.Context(), o.Namespace, o.Name)
 	if releases.IsNotFound(err) {
 		if !o.Install {

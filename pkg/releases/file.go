@@ -393,6 +393,9 @@ func readHolder(p string) (Holder, time.Time) {
 
 func (l *fileLock) Expired() *Holder { return l.expired }
 
+// Durable: the OS lock lasts as long as the process, suspended or not; nobody can take it over.
+func (l *fileLock) Durable() bool { return true }
+
 // Renew marks the holder file as fresh (the OS lock itself needs no renewal).
 func (l *fileLock) Renew(context.Context) error {
 	now := time.Now()

@@ -75,7 +75,12 @@ func (s *Store) Begin(ctx context.Context, namespace, name, op string) (*Operati
 	if t, ok := lock.(interface{ TakenAt() time.Time }); ok {
 		sent = t.TakenAt()
 	}
-	o := &Operation{store: s, lock: lock, Holder: h, namespace: namespace, name: name, renewedAt: sent, ttl: s.ttl(), safe: SafeWindow(s.ttl()), done: make(chan struct{})}
+	// The Lease records whole seconds: others judge by that.
+	seen := max(s.ttl().Truncate(time.Second), time.Second)
+	o := &Operation{store: s, lock: lock, Holder: h, namespace: namespace, name: name, renewedAt: sent, ttl: s.ttl(), safe: SafeWindow(min(s.ttl(), seen)), done: make(chan struct{})}
+	if d, ok := lock.(interface{ Durable() bool }); ok && d.Durable() {
+		o.safe = time.Duration(1<<63 - 1) // an OS file lock is held until the process exits: it cannot be taken over
+	}
 	o.lockCtx, o.lockCancel = context.WithCancelCause(retry.WithWriteGuard(context.WithoutCancel(ctx), o.Check))
 	o.ctx, o.cancel = context.WithCancelCause(o.lockCtx)
 	o.stopParent = context.AfterFunc(ctx, func() { o.cancel(context.Cause(ctx)) })
@@ -86,6 +91,9 @@ func (s *Store) Begin(ctx context.Context, namespace, name, op string) (*Operati
 		o.Repaired, err = s.Repair(o.ctx, namespace, name)
 	}
 	if err != nil {
+		if lost := o.Lost(); lost != nil && !errors.Is(err, ErrLockLost) {
+			err = fmt.Errorf("%w (it was at: %v)", lost, err)
+		}
 		_ = o.End(ctx)
 		return nil, err
 	}
