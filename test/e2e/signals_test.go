@@ -327,3 +327,51 @@ func TestSignalEndsReadOnlyCommand(t *testing.T) {
 		t.Fatalf("status on SIGTERM: exit %d after %s, want 143 at once\n%s", res.code, time.Since(start), res.stderr)
 	}
 }
+
+// SIGTERM during an install --atomic (its wait) and during an uninstall (a deletion held on its
+// way): both end as failures of their own, nothing pending, the lock free at once; the atomic
+// install deleted what it applied, and uninstall run again finishes.
+func TestSignalDuringInstallAndUninstall(t *testing.T) {
+	t.Parallel()
+	ns := testenv.Namespace(t)
+	cs := testenv.Clientset(t)
+	ctx := context.Background()
+	r := startSherpack(t, testenv.Kubeconfig(), "install", "inst", "-f", stuckRelease(t, "v1", true, false), "-n", ns, "--atomic", "--progress=plain")
+	testenv.Eventually(t, 60*time.Second, func() error {
+		_, err := cs.AppsV1().Deployments(ns).Get(ctx, "web", metav1.GetOptions{})
+		return err
+	})
+	time.Sleep(500 * time.Millisecond)
+	r.signal(t, syscall.SIGTERM)
+	res := r.wait(t, 60*time.Second)
+	if res.code != 143 || !strings.Contains(res.stderr, "interrupted by SIGTERM") {
+		t.Fatalf("install --atomic on SIGTERM: exit %d\n%s", res.code, res.stderr)
+	}
+	lockFree(t, ns, "inst", "the interrupted install")
+	if h := history(t, ns, "inst"); h != "1:failed" {
+		t.Fatalf("history after the interrupted install: %s", h)
+	}
+	if _, err := cs.CoreV1().ConfigMaps(ns).Get(ctx, "app", metav1.GetOptions{}); err == nil {
+		t.Fatal("the interrupted install --atomic left ConfigMap app")
+	}
+
+	mustSherpack(t, "install", "gone", "-f", stuckRelease(t, "v1", false, false), "-n", ns, "--progress=none")
+	p, kc := startProxy(t)
+	h := p.Hold(func(req *http.Request, _ []byte) bool {
+		return req.Method == http.MethodDelete && strings.Contains(req.URL.Path, "/deployments/")
+	})
+	u := startSherpack(t, kc, "uninstall", "gone", "-n", ns, "--keep-history", "--progress=plain")
+	arrived(t, h, u, "the deletion of the Deployment")
+	u.signal(t, syscall.SIGTERM)
+	res = u.wait(t, 60*time.Second)
+	h.Release()
+	if res.code != 143 || !strings.Contains(res.stderr, "interrupted by SIGTERM") {
+		t.Fatalf("uninstall on SIGTERM: exit %d\n%s", res.code, res.stderr)
+	}
+	lockFree(t, ns, "gone", "the interrupted uninstall")
+	noPending(t, ns, "gone", "the interrupted uninstall")
+	mustSherpack(t, "uninstall", "gone", "-n", ns, "--keep-history", "--progress=none")
+	if hist := history(t, ns, "gone"); hist != "1:uninstalled" {
+		t.Fatalf("history after the second uninstall: %s", hist)
+	}
+}
