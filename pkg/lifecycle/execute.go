@@ -375,6 +375,7 @@ func (c *Client) finish(ctx context.Context, op *releases.Operation, rel *releas
 		c.warn(rel.Name, warnings)
 		return nil
 	}
+	rel.SweepKinds = nil // what was left to sweep is swept: this revision is the new base
 	warnings, err := c.Store.MarkDeployed(rctx, rel, rel.Description)
 	if err != nil {
 		return err

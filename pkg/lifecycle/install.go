@@ -131,7 +131,7 @@ func (c *Client) installRevision(ctx context.Context, op *releases.Operation, o 
 	if err != nil {
 		return nil, err
 	}
-	objects, rel, err := c.begin(op, o.Name, o.Namespace, revision, releases.StatePendingInstall, rendered, o.CommonOptions)
+	objects, rel, err := c.begin(op, o.Name, o.Namespace, revision, releases.StatePendingInstall, rendered, o.CommonOptions, sweepKinds(nil, leftovers))
 	if err != nil {
 		return nil, err
 	}
@@ -324,7 +324,7 @@ func (e *PreflightError) ExitCode() int { return 1 }
 
 // begin checks a rendered revision (Kubernetes version, plan, ownership) and records it as
 // pending: after it, the operation has started. Nothing is written if a check fails.
-func (c *Client) begin(op *releases.Operation, name, ns string, revision int, state releases.State, rendered *Rendered, o CommonOptions) ([]*manifest.Object, *releases.Release, error) {
+func (c *Client) begin(op *releases.Operation, name, ns string, revision int, state releases.State, rendered *Rendered, o CommonOptions, sweep []string) ([]*manifest.Object, *releases.Release, error) {
 	if err := c.checkKubeVersion(rendered); err != nil {
 		return nil, nil, err
 	}
@@ -337,6 +337,7 @@ func (c *Client) begin(op *releases.Operation, name, ns string, revision int, st
 		return nil, nil, &PreflightError{Err: err}
 	}
 	rel := newRecord(name, ns, revision, state, rendered, op.Holder, objects, o.Description)
+	rel.SweepKinds = sweep
 	if err := c.Store.Create(op.Context(), rel); err != nil {
 		return nil, nil, err
 	}

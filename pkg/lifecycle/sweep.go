@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"sort"
+	"strings"
 
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -48,7 +49,11 @@ func (c *Client) orphanCandidates(ctx context.Context, name, ns string, latest, 
 		}
 		objs = append(objs, more...)
 	}
-	labelled, err := c.labelled(ctx, name, ns, append(append([]*manifest.Object{}, objs...), also...))
+	like := append(append([]*manifest.Object{}, objs...), also...)
+	if latest != nil {
+		like = append(like, kindStubs(latest.SweepKinds)...)
+	}
+	labelled, err := c.labelled(ctx, name, ns, like)
 	if err != nil {
 		return nil, err
 	}
@@ -118,4 +123,44 @@ func (c *Client) labelled(ctx context.Context, name, ns string, like []*manifest
 		}
 	}
 	return out, nil
+}
+
+// sweepKinds is what a new revision carries for the next operation to sweep: the kinds of the
+// candidates it prunes and of what its predecessor carried (see releases.Release.SweepKinds).
+func sweepKinds(latest *releases.Release, candidates []*manifest.Object) []string {
+	seen := map[string]bool{}
+	var out []string
+	add := func(k string) {
+		if !seen[k] {
+			seen[k] = true
+			out = append(out, k)
+		}
+	}
+	if latest != nil {
+		for _, k := range latest.SweepKinds {
+			add(k)
+		}
+	}
+	for _, o := range candidates {
+		add(o.GetAPIVersion() + "|" + o.GetKind() + "|" + o.GetNamespace())
+	}
+	sort.Strings(out)
+	return out
+}
+
+// kindStubs turns SweepKinds back into objects that name a kind and a namespace.
+func kindStubs(kinds []string) []*manifest.Object {
+	var out []*manifest.Object
+	for _, k := range kinds {
+		parts := strings.SplitN(k, "|", 3)
+		if len(parts) != 3 {
+			continue
+		}
+		u := &unstructured.Unstructured{}
+		u.SetAPIVersion(parts[0])
+		u.SetKind(parts[1])
+		u.SetNamespace(parts[2])
+		out = append(out, &manifest.Object{Unstructured: u})
+	}
+	return out
 }

@@ -109,7 +109,7 @@ func (c *Client) Upgrade(ctx context.Context, o UpgradeOptions) (_ *Outcome, err
 	if err != nil {
 		return nil, err
 	}
-	objects, rel, err := c.begin(op, o.Name, o.Namespace, revision, releases.StatePendingUpgrade, rendered, o.CommonOptions)
+	objects, rel, err := c.begin(op, o.Name, o.Namespace, revision, releases.StatePendingUpgrade, rendered, o.CommonOptions, sweepKinds(latest, prune))
 	if err != nil {
 		return nil, err
 	}

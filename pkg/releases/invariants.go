@@ -76,7 +76,7 @@ var Invariants = []Invariant{
 			}
 			return nil
 		}},
-	{Name: "history-max", Rule: "at most --history-max revisions are kept (failed ones included), plus the last deployed one when it is older, plus the pending one of a running operation",
+	{Name: "history-max", Rule: "at most --history-max revisions are kept (failed ones included), plus the last deployed one when it is older, plus the pending one of a running operation; the latest is always kept",
 		How: "every operation prunes when it ends, failed or not, and when it takes the lock (Prune, Repair); chunks no record points to go with it",
 		Check: func(v View) error {
 			if v.HistoryMax <= 0 {

@@ -192,8 +192,8 @@ type chunkSweeper interface {
 	SweepChunks(ctx context.Context, namespace, name string) error
 }
 
-// Prune deletes the oldest revisions past HistoryMax, never the last deployed one, and the
-// leftovers of interrupted record writes. The caller holds the release lock.
+// Prune deletes the oldest revisions past HistoryMax, never the last deployed one nor the
+// latest, and the leftovers of interrupted record writes. The caller holds the release lock.
 func (s *Store) Prune(ctx context.Context, namespace, name string) error {
 	if err := guard(ctx); err != nil {
 		return err
@@ -225,7 +225,9 @@ func (s *Store) Prune(ctx context.Context, namespace, name string) error {
 		if excess == 0 {
 			break
 		}
-		if m.Revision == lastDeployed || m.State.IsPending() {
+		// Kept: the last deployed revision, a pending one, and the latest (what status shows,
+		// and what carries the kinds still to sweep).
+		if m.Revision == lastDeployed || m.State.IsPending() || m.Revision == ms[len(ms)-1].Revision {
 			continue
 		}
 		if err := guard(ctx); err != nil {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -230,5 +231,32 @@ data: {k: v}
 	cm, err := cs.CoreV1().ConfigMaps(ns).Get(context.Background(), "marker", metav1.GetOptions{})
 	if err != nil || cm.DeletionTimestamp == nil {
 		t.Fatalf("the hook's deletion should have been asked for (and be held by its finalizer): %v %v", cm, err)
+	}
+}
+
+// A failed upgrade creates an object of a kind no other revision has; with --history-max 1 its
+// record is pruned by the next failed upgrade. The kinds still to sweep travel with the latest
+// revision, so the successful upgrade that follows still deletes that object.
+func TestSweepSurvivesHistoryPruning(t *testing.T) {
+	t.Parallel()
+	ns := testenv.Namespace(t)
+	cs := testenv.Clientset(t)
+	secret := "---\napiVersion: v1\nkind: Secret\nmetadata: {name: only-in-rev2}\nstringData: {k: v}\n"
+	withSecret := configMaps(t, true, "a")
+	if err := os.WriteFile(withSecret+"/secret.yaml", []byte(secret), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	mustSherpack(t, "install", "pr", "-f", configMaps(t, false, "a"), "-n", ns, "--progress=none")
+	expectExit(t, 1, "not ready within", "upgrade", "pr", "-f", withSecret, "-n", ns, "--timeout", "3s", "--history-max", "1", "--progress=none")
+	expectExit(t, 1, "not ready within", "upgrade", "pr", "-f", configMaps(t, true, "a"), "-n", ns, "--timeout", "3s", "--history-max", "1", "--progress=none")
+	if h := history(t, ns, "pr"); h != "1:deployed 3:failed" {
+		t.Fatalf("history with --history-max 1: %s, want 1:deployed 3:failed (the revision with the Secret pruned)", h)
+	}
+	if _, err := cs.CoreV1().Secrets(ns).Get(context.Background(), "only-in-rev2", metav1.GetOptions{}); err != nil {
+		t.Fatalf("the failed upgrade should have created the Secret: %v", err)
+	}
+	mustSherpack(t, "upgrade", "pr", "-f", configMaps(t, false, "a"), "-n", ns, "--history-max", "1", "--progress=none")
+	if _, err := cs.CoreV1().Secrets(ns).Get(context.Background(), "only-in-rev2", metav1.GetOptions{}); err == nil {
+		t.Fatal("the Secret that only the pruned revision had was left behind")
 	}
 }
