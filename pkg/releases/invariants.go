@@ -96,7 +96,7 @@ var Invariants = []Invariant{
 			return nil
 		}},
 	{Name: "no-orphans", Rule: "every object carrying a release's labels is in its latest or last deployed revision",
-		How: "upgrade, rollback and uninstall delete what the revisions since the last deployed one had, and sweep by label over their kinds (pkg/lifecycle)"},
+		How: "upgrade, rollback and uninstall delete what the revisions since the last deployed one had, and sweep by label over their kinds, which each new revision carries (Release.SweepKinds) until a deploy succeeds (pkg/lifecycle)"},
 }
 
 func lastDeployedIndex(h []Meta) int {
