@@ -50,6 +50,13 @@ func TestSoakUpgradeSignalledAtRandomPoints(t *testing.T) {
 				outcomes[which+": had finished"]++
 			case 128 + int(sig):
 				outcomes[which+": interrupted"]++
+			case -1:
+				// Killed by the signal itself: it came in the first milliseconds, before main
+				// installed the handler, when nothing was locked or written yet.
+				if ws, ok := r.cmd.ProcessState.Sys().(syscall.WaitStatus); !ok || !ws.Signaled() || ws.Signal() != sig {
+					t.Fatalf("round %d: %s: exit -1 not by that signal\n%s", i, which, res.stderr)
+				}
+				outcomes[which+": before the handler was installed"]++
 			default:
 				t.Fatalf("round %d: %s: exit %d\n%s", i, which, res.code, res.stderr)
 			}
