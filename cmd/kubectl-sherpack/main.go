@@ -2,6 +2,7 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"os"
 
@@ -12,10 +13,16 @@ import (
 
 func main() {
 	streams := genericiooptions.IOStreams{In: os.Stdin, Out: os.Stdout, ErrOut: os.Stderr}
+	ctx, signals := plugin.HandleSignals(context.Background())
 	cmd := plugin.NewRootCommand(streams)
-	err := cmd.Execute()
+	err := cmd.ExecuteContext(plugin.WithSignals(ctx, signals))
+	signals.Stop()
 	if err != nil && plugin.ErrorMessage(err) != "" {
 		fmt.Fprintln(os.Stderr, "Error:", plugin.ErrorMessage(err))
 	}
-	os.Exit(plugin.ExitCode(err))
+	code := plugin.ExitCode(err)
+	if ie := signals.Interrupted(); ie != nil {
+		code = ie.ExitCode() // 130 (SIGINT), 143 (SIGTERM), 129 (SIGHUP), as shells report a killed command
+	}
+	os.Exit(code)
 }

@@ -41,6 +41,9 @@ type Faults struct {
 	// ExpireWatchEvery N: every Nth watch is answered at once with a 410 Expired event ("too
 	// old resource version"), as after an etcd compaction (0: none).
 	ExpireWatchEvery int
+	// Unavailable, if set, answers 503 to every request it matches, without forwarding (an
+	// outage of one kind of request: lock renewals, for example).
+	Unavailable func(r *http.Request) bool
 }
 
 // Proxy forwards to an API server, injecting faults.
@@ -61,6 +64,8 @@ type Proxy struct {
 
 	// Counts of what was injected.
 	Injected5xx, Injected429, InjectedResets, WatchCuts, ExpiredWatches, Forwarded atomic.Int64
+	// Writes counts the requests forwarded that may change something (neither GET nor HEAD).
+	Writes atomic.Int64
 }
 
 // Start listens on a free loopback port and forwards to target (the API server, TLS not
@@ -219,6 +224,10 @@ func (p *Proxy) handler(next http.Handler) http.Handler {
 		}
 		watch := r.URL.Query().Get("watch") == "true" || strings.Contains(r.URL.Path, "/watch/")
 		switch {
+		case f.Unavailable != nil && f.Unavailable(r):
+			p.Injected5xx.Add(1)
+			http.Error(w, `{"kind":"Status","apiVersion":"v1","status":"Failure","message":"injected unavailability","code":503}`, http.StatusServiceUnavailable)
+			return
 		case x < f.Error5xx:
 			p.Injected5xx.Add(1)
 			code := http.StatusServiceUnavailable
@@ -261,6 +270,9 @@ func (p *Proxy) handler(next http.Handler) http.Handler {
 			return
 		}
 		p.Forwarded.Add(1)
+		if r.Method != http.MethodGet && r.Method != http.MethodHead {
+			p.Writes.Add(1)
+		}
 		if watch && f.CutWatchAt > 0 {
 			ctx, cancel := context.WithTimeout(r.Context(), f.CutWatchAt)
 			defer func() {

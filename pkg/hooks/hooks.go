@@ -187,8 +187,12 @@ func (r *Runner) runOne(ctx context.Context, u *unstructured.Unstructured, orig 
 	if !ok {
 		msg = reason(werr)
 	}
+	// What follows the run (its logs, its deletion) may outlive a run that timed out or was
+	// interrupted, but never by more than cleanupBudget.
+	after, cancel := afterRun(ctx)
+	defer cancel()
 	if !ok || r.AlwaysLogs {
-		out.Logs = r.logs(context.WithoutCancel(ctx), u)
+		out.Logs = r.logs(after, u)
 	}
 	action := "succeeded"
 	if !ok {
@@ -196,11 +200,31 @@ func (r *Runner) runOne(ctx context.Context, u *unstructured.Unstructured, orig 
 	}
 	r.emit(Event{Hook: obj.Key(), Phase: phase, Action: action, Detail: msg})
 	if !isCRD && ((ok && has(ann.HookDeletePolicies, "hook-succeeded")) || (!ok && has(ann.HookDeletePolicies, "hook-failed"))) {
-		if _, err := r.Client.Delete(context.WithoutCancel(ctx), []*manifest.Object{obj}, delOpts); err == nil {
+		if _, err := r.Client.Delete(after, []*manifest.Object{obj}, delOpts); err == nil {
 			r.emit(Event{Hook: obj.Key(), Phase: phase, Action: "deleted"})
 		}
 	}
 	return finish(ok, msg)
+}
+
+// cleanupBudget bounds the logs and deletion of a hook after its context ended (a timeout,
+// a signal); without a deadline they get cleanupNoDeadline.
+const (
+	cleanupBudget     = 10 * time.Second
+	cleanupNoDeadline = 2 * time.Minute
+)
+
+// afterRun is what is left of ctx's deadline (the operation's --timeout), or cleanupBudget once
+// ctx has ended; its values (the lock's write guard among them) are kept.
+func afterRun(ctx context.Context) (context.Context, context.CancelFunc) {
+	d := cleanupBudget
+	if ctx.Err() == nil {
+		d = cleanupNoDeadline
+		if dl, ok := ctx.Deadline(); ok {
+			d = time.Until(dl)
+		}
+	}
+	return context.WithTimeout(context.WithoutCancel(ctx), d)
 }
 
 func reason(err error) string {

@@ -26,6 +26,9 @@ type Client struct {
 	Config *rest.Config
 	// Observer is told of progress (may be nil).
 	Observer Observer
+	// Grace bounds what an operation interrupted by a signal still does: record its failure,
+	// undo (--atomic, --cleanup-on-fail), release the lock (default DefaultGrace).
+	Grace time.Duration
 }
 
 // Observer receives progress events.

@@ -5,8 +5,10 @@ import (
 
 	"errors"
 	"fmt"
-	"k8s.io/apimachinery/pkg/api/equality"
 	"strconv"
+	"time"
+
+	"k8s.io/apimachinery/pkg/api/equality"
 
 	"github.com/sherpack/kubectl-sherpack/pkg/apply"
 	"github.com/sherpack/kubectl-sherpack/pkg/health"
@@ -371,36 +373,27 @@ func markCRDsKept(crds []*manifest.Object) {
 	}
 }
 
-// finish records the outcome: on success deployed (and the previous deployed superseded),
-// on failure failed with the reason.
-func (c *Client) finish(ctx context.Context, rel *releases.Release, deployErr error) error {
-	ctx = context.WithoutCancel(ctx) // record the outcome even past the deadline
+// finish records the outcome: on success deployed (and the previous deployed superseded), on
+// failure failed with the reason; then the history is pruned. It runs past the caller's context
+// (a signal, the --timeout) but not past the lock, and within the grace period after a signal.
+// Once the revision is marked deployed the deploy has succeeded: what fails after that is a
+// warning, repaired by the next operation.
+func (c *Client) finish(ctx context.Context, op *releases.Operation, rel *releases.Release, deployErr error) error {
+	rctx, cancel := c.afterContext(ctx, op, 30*time.Second, true)
+	defer cancel()
 	if deployErr != nil {
-		if err := c.Store.Transition(ctx, rel, releases.StateFailed, deployErr.Error()); err != nil {
+		warnings, err := c.Store.MarkFailed(rctx, rel, deployErr.Error())
+		if err != nil {
 			return errors.Join(deployErr, fmt.Errorf("could not record the failure: %w", err))
 		}
+		c.warn(rel.Name, warnings)
 		return nil
 	}
-	if err := c.Store.Transition(ctx, rel, releases.StateDeployed, rel.Description); err != nil {
-		return err
-	}
-	// Supersede every older deployed revision.
-	hist, err := c.Store.History(ctx, rel.Namespace, rel.Name)
+	rel.SweepKinds = nil // what was left to sweep is swept: this revision is the new base
+	warnings, err := c.Store.MarkDeployed(rctx, rel, rel.Description)
 	if err != nil {
 		return err
 	}
-	for _, m := range hist {
-		// A failed revision stays failed: history keeps what happened.
-		if m.Revision >= rel.Revision || m.State != releases.StateDeployed {
-			continue
-		}
-		old, err := c.Store.Get(ctx, rel.Namespace, rel.Name, m.Revision)
-		if err != nil {
-			continue
-		}
-		if err := c.Store.Transition(ctx, old, releases.StateSuperseded, ""); err != nil && !releases.IsConflict(err) {
-			return err
-		}
-	}
-	return c.Store.Prune(ctx, rel.Namespace, rel.Name)
+	c.warn(rel.Name, warnings)
+	return nil
 }

@@ -36,7 +36,7 @@ type Outcome struct {
 
 // Install installs a release. An existing deployed release is refused; a failed or
 // uninstalled (with history) one is replaced by a new revision.
-func (c *Client) Install(ctx context.Context, o InstallOptions) (*Outcome, error) {
+func (c *Client) Install(ctx context.Context, o InstallOptions) (_ *Outcome, err error) {
 	start := time.Now()
 	if err := releases.ValidateName(o.Name); err != nil {
 		return nil, err
@@ -55,6 +55,7 @@ func (c *Client) Install(ctx context.Context, o InstallOptions) (*Outcome, error
 		return nil, err
 	}
 	defer op.End(context.WithoutCancel(ctx))
+	defer explain(ctx, op, &err)
 	revision := 1
 	var leftovers []*manifest.Object
 	latest, err := c.Store.Latest(op.Context(), o.Namespace, o.Name)
@@ -62,13 +63,18 @@ func (c *Client) Install(ctx context.Context, o InstallOptions) (*Outcome, error
 	case releases.IsNotFound(err):
 	case err != nil:
 		return nil, err
-	case latest.State == releases.StateDeployed || latest.State == releases.StateSuperseded:
-		return nil, &ExistsError{Name: o.Name, Namespace: o.Namespace, Revision: latest.Revision, State: latest.State}
-	default: // failed or uninstalled: replaced by a new revision
+	default:
+		if exists, err := c.installedRevision(op.Context(), o.Namespace, o.Name, latest); err != nil || exists != nil {
+			if err == nil {
+				err = exists
+			}
+			return nil, err
+		}
+		// A failed first install, or an uninstalled release with its history: replaced by a
+		// new revision, and what the failed attempts applied and this one no longer has goes.
 		revision = latest.Revision + 1
 		if latest.State == releases.StateFailed {
-			// What the failed attempt applied and this one no longer has goes away.
-			if leftovers, err = decodeManifest(latest); err != nil {
+			if leftovers, err = c.orphanCandidates(op.Context(), o.Name, o.Namespace, latest, nil, nil); err != nil {
 				return nil, err
 			}
 		}
@@ -76,15 +82,41 @@ func (c *Client) Install(ctx context.Context, o InstallOptions) (*Outcome, error
 	return c.installRevision(ctx, op, o, revision, start, leftovers)
 }
 
+// installedRevision refuses an install over a release that has a deployed revision, even with
+// failed upgrades after it (Helm's rule): that release is changed with upgrade.
+func (c *Client) installedRevision(ctx context.Context, namespace, name string, latest *releases.Release) (*ExistsError, error) {
+	hist, err := c.Store.History(ctx, namespace, name)
+	if err != nil {
+		return nil, err
+	}
+	b := releases.InstallBlocker(hist)
+	if b == nil {
+		return nil, nil
+	}
+	e := &ExistsError{Name: name, Namespace: namespace, Revision: b.Revision, State: b.State}
+	if latest.Revision > b.Revision {
+		e.Latest, e.LatestState = latest.Revision, latest.State
+	}
+	return e, nil
+}
+
 // ExistsError: install of a release that is already deployed.
 type ExistsError struct {
 	Name, Namespace string
 	Revision        int
 	State           releases.State
+	// Latest is a newer revision (a failed upgrade), if any.
+	Latest      int
+	LatestState releases.State
 }
 
 func (e *ExistsError) Error() string {
-	return fmt.Sprintf("release %s already exists in namespace %s (revision %d, %s): use `kubectl sherpack upgrade %s ...` to change it", e.Name, e.Namespace, e.Revision, e.State, e.Name)
+	what := fmt.Sprintf("revision %d, %s", e.Revision, e.State)
+	if e.Latest > e.Revision {
+		what += fmt.Sprintf("; revision %d after it is %s", e.Latest, e.LatestState)
+	}
+	return fmt.Sprintf("release %s already exists in namespace %s (%s): use `kubectl sherpack upgrade %s ...` to change it, "+
+		"or uninstall it first to install afresh", e.Name, e.Namespace, what, e.Name)
 }
 
 // ExitCode is 3: the input names a release that exists.
@@ -95,7 +127,7 @@ func (c *Client) installRevision(ctx context.Context, op *releases.Operation, o 
 	if err != nil {
 		return nil, err
 	}
-	objects, rel, err := c.begin(op, o.Name, o.Namespace, revision, releases.StatePendingInstall, rendered, o.CommonOptions)
+	objects, rel, err := c.begin(op, o.Name, o.Namespace, revision, releases.StatePendingInstall, rendered, o.CommonOptions, sweepKinds(nil, leftovers))
 	if err != nil {
 		return nil, err
 	}
@@ -106,13 +138,16 @@ func (c *Client) installRevision(ctx context.Context, op *releases.Operation, o 
 	derr := d.run(dctx)
 	d.record(rel, nil)
 	if derr != nil {
-		derr = describeTimeout(dctx, derr, o.timeout())
+		derr = describeTimeout(dctx, stopCause(dctx, op, derr), o.timeout())
 		var undone string
 		var hf *hooks.FailedError
 		if o.Atomic || (errors.As(derr, &hf) && hf.Rollback) {
-			undone = c.undoInstall(ctx, o.Name, o.Namespace, objects)
+			c.announceInterrupt(ctx, o.Name, revision, "deleting what it applied (--atomic)")
+			undone = c.undoInstall(ctx, op, o.Name, o.Namespace, objects)
+		} else {
+			c.announceInterrupt(ctx, o.Name, revision, "")
 		}
-		if err := c.finish(ctx, rel, derr); err != nil {
+		if err := c.finish(ctx, op, rel, derr); err != nil {
 			return nil, err
 		}
 		return &Outcome{Release: rel, Stats: d.stats}, &OperationError{Op: "install", Release: o.Name, Revision: revision, Err: derr, Undone: undone}
@@ -120,20 +155,23 @@ func (c *Client) installRevision(ctx context.Context, op *releases.Operation, o 
 	if rel.Description == "" {
 		rel.Description = "Install complete"
 	}
-	if err := c.finish(ctx, rel, nil); err != nil {
+	if err := c.finish(ctx, op, rel, nil); err != nil {
 		return nil, err
 	}
 	return &Outcome{Release: rel, Stats: d.stats, Duration: time.Since(start), Notes: rel.Notes}, nil
 }
 
 // undoInstall deletes what a failed install applied (--atomic).
-func (c *Client) undoInstall(ctx context.Context, name, ns string, objects []*manifest.Object) string {
-	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Minute)
+func (c *Client) undoInstall(ctx context.Context, op *releases.Operation, name, ns string, objects []*manifest.Object) string {
+	if op.Lost() != nil {
+		return "Nothing was undone: the lock was lost, and undoing could delete what another operation applies."
+	}
+	ctx, cancel := c.afterContext(ctx, op, 2*time.Minute, false)
 	defer cancel()
 	_, err := c.Apply.Delete(ctx, objects, apply.DeleteOptions{ReleaseName: name, ReleaseNamespace: ns,
 		Observe: func(e apply.Event) { c.emit(name, Event{Type: "object", Name: e.Key.String(), Action: e.Action}) }})
 	if err != nil {
-		return fmt.Sprintf("Uninstalling what was applied (--atomic) failed too: %v", err)
+		return fmt.Sprintf("Uninstalling what was applied (--atomic) failed too: %v", stopCause(ctx, op, err))
 	}
 	return "Everything it had applied was deleted (--atomic)."
 }
@@ -262,7 +300,7 @@ func (e *PreflightError) ExitCode() int { return 1 }
 
 // begin checks a rendered revision (Kubernetes version, plan, ownership) and records it as
 // pending: after it, the operation has started. Nothing is written if a check fails.
-func (c *Client) begin(op *releases.Operation, name, ns string, revision int, state releases.State, rendered *Rendered, o CommonOptions) ([]*manifest.Object, *releases.Release, error) {
+func (c *Client) begin(op *releases.Operation, name, ns string, revision int, state releases.State, rendered *Rendered, o CommonOptions, sweep []string) ([]*manifest.Object, *releases.Release, error) {
 	if err := c.checkKubeVersion(rendered); err != nil {
 		return nil, nil, err
 	}
@@ -277,6 +315,7 @@ func (c *Client) begin(op *releases.Operation, name, ns string, revision int, st
 		return nil, nil, &PreflightError{Err: err}
 	}
 	rel := newRecord(name, ns, revision, state, rendered, op.Holder, objects, o.Description)
+	rel.SweepKinds = sweep
 	if err := c.Store.Create(op.Context(), rel); err != nil {
 		return nil, nil, err
 	}

@@ -19,17 +19,18 @@ type RollbackOptions struct {
 
 // Rollback makes a new revision that runs what an earlier one had (its manifest, values,
 // hooks, pack), with pre/post-rollback hooks, pruning what the current revision added.
-func (c *Client) Rollback(ctx context.Context, o RollbackOptions) (*Outcome, error) {
+func (c *Client) Rollback(ctx context.Context, o RollbackOptions) (_ *Outcome, err error) {
 	op, err := c.Store.Begin(ctx, o.Namespace, o.Name, "rollback")
 	if err != nil {
 		return nil, err
 	}
 	defer op.End(context.WithoutCancel(ctx))
+	defer explain(ctx, op, &err)
 	latest, err := c.Store.Latest(op.Context(), o.Namespace, o.Name)
 	if err != nil {
 		return nil, err
 	}
-	return c.rollbackLocked(ctx, op, o, latest, "Rollback to %d")
+	return c.rollbackLocked(ctx, op.Context(), op, o, latest, "Rollback to %d")
 }
 
 // rollbackTarget picks the revision to go back to.
@@ -63,9 +64,11 @@ func (c *Client) rollbackTarget(ctx context.Context, o RollbackOptions, latest *
 	return nil, &InputError{Err: fmt.Errorf("release %s has no earlier deployed revision to roll back to (see: kubectl sherpack history %s)", o.Name, o.Name)}
 }
 
-func (c *Client) rollbackLocked(ctx context.Context, op *releases.Operation, o RollbackOptions, latest *releases.Release, descFormat string) (*Outcome, error) {
+// rollbackLocked runs a rollback under a lock already held; work is the context its steps run
+// in (the operation's, or the grace period of an --atomic undo), ctx the caller's.
+func (c *Client) rollbackLocked(ctx, work context.Context, op *releases.Operation, o RollbackOptions, latest *releases.Release, descFormat string) (*Outcome, error) {
 	start := time.Now()
-	target, err := c.rollbackTarget(op.Context(), o, latest)
+	target, err := c.rollbackTarget(work, o, latest)
 	if err != nil {
 		return nil, err
 	}
@@ -77,8 +80,8 @@ func (c *Client) rollbackLocked(ctx context.Context, op *releases.Operation, o R
 	if err != nil {
 		return nil, err
 	}
-	lastDeployed, _ := c.Store.LastDeployed(op.Context(), o.Namespace, o.Name)
-	prune, err := pruneCandidates(latest, lastDeployed)
+	lastDeployed, _ := c.Store.LastDeployed(work, o.Namespace, o.Name)
+	prune, err := c.orphanCandidates(work, o.Name, o.Namespace, latest, lastDeployed, objects)
 	if err != nil {
 		return nil, err
 	}
@@ -90,12 +93,12 @@ func (c *Client) rollbackLocked(ctx context.Context, op *releases.Operation, o R
 	rel := &releases.Release{Name: o.Name, Namespace: o.Namespace, Revision: latest.Revision + 1, State: releases.StatePendingRollback,
 		Pack: target.Pack, Values: target.Values, UserValues: target.UserValues, Provenance: target.Provenance,
 		Manifest: target.Manifest, Hooks: target.Hooks, Notes: target.Notes, Labels: target.Labels,
-		Description: desc, ApplyMethod: "server-side-apply", Holder: &holder}
-	if err := c.Store.Create(op.Context(), rel); err != nil {
+		Description: desc, ApplyMethod: "server-side-apply", Holder: &holder, SweepKinds: sweepKinds(latest, prune)}
+	if err := c.Store.Create(work, rel); err != nil {
 		return nil, err
 	}
 	c.emit(o.Name, Event{Type: "operation", Action: "started", Name: "rollback", Detail: fmt.Sprintf("revision %d, as revision %d", rel.Revision, target.Revision)})
-	dctx, cancel := withDeadline(op, o.timeout())
+	dctx, cancel := context.WithTimeout(work, o.timeout())
 	defer cancel()
 	d := &deployment{c: c, name: o.Name, ns: o.Namespace, opts: o.CommonOptions, objects: objects, hooks: hooksObjs,
 		prune: prune, pre: "pre-rollback", post: "post-rollback"}
@@ -103,13 +106,14 @@ func (c *Client) rollbackLocked(ctx context.Context, op *releases.Operation, o R
 	derr := d.run(dctx)
 	d.record(rel, target.Hooks)
 	if derr != nil {
-		derr = describeTimeout(dctx, derr, o.timeout())
-		if err := c.finish(ctx, rel, derr); err != nil {
+		derr = describeTimeout(dctx, stopCause(ctx, op, derr), o.timeout())
+		c.announceInterrupt(ctx, o.Name, rel.Revision, "")
+		if err := c.finish(ctx, op, rel, derr); err != nil {
 			return nil, errors.Join(derr, err)
 		}
 		return &Outcome{Release: rel, Stats: d.stats}, &OperationError{Op: "rollback", Release: o.Name, Revision: rel.Revision, Err: derr}
 	}
-	if err := c.finish(ctx, rel, nil); err != nil {
+	if err := c.finish(ctx, op, rel, nil); err != nil {
 		return nil, err
 	}
 	return &Outcome{Release: rel, Stats: d.stats, Duration: time.Since(start), Notes: rel.Notes}, nil

@@ -57,7 +57,9 @@ func (c *Client) Test(ctx context.Context, o TestOptions) ([]hooks.Outcome, erro
 	defer cancel()
 	outcomes, runErr := runner.Run(tctx, hs, "test")
 	rel.Hooks = hookRecords(hs, outcomes, rel.Hooks)
-	if err := c.Store.Save(context.WithoutCancel(ctx), rel); err != nil {
+	rctx, rcancel := c.afterContext(ctx, op, 30*time.Second, true)
+	defer rcancel()
+	if err := c.Store.Save(rctx, rel); err != nil {
 		return outcomes, fmt.Errorf("tests ran but their results could not be recorded: %w", err)
 	}
 	if runErr != nil {

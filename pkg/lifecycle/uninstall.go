@@ -35,7 +35,7 @@ type UninstallOutcome struct {
 // Uninstall deletes a release's objects in reverse order (keep-policy respected), with the
 // pre/post-delete hooks, then removes its records (or marks them uninstalled with --keep-history).
 // A dry run changes nothing, not even the records.
-func (c *Client) Uninstall(ctx context.Context, o UninstallOptions) (*UninstallOutcome, error) {
+func (c *Client) Uninstall(ctx context.Context, o UninstallOptions) (_ *UninstallOutcome, err error) {
 	if o.Timeout <= 0 {
 		o.Timeout = 5 * time.Minute
 	}
@@ -60,6 +60,7 @@ func (c *Client) Uninstall(ctx context.Context, o UninstallOptions) (*UninstallO
 		return nil, err
 	}
 	defer op.End(context.WithoutCancel(ctx))
+	defer explain(ctx, op, &err)
 	latest, err := c.Store.Latest(op.Context(), o.Namespace, o.Name)
 	if err != nil {
 		return nil, err
@@ -68,7 +69,7 @@ func (c *Client) Uninstall(ctx context.Context, o UninstallOptions) (*UninstallO
 		return nil, &InputError{Err: fmt.Errorf("release %s is already uninstalled (its history is kept; `kubectl sherpack install` replaces it)", o.Name)}
 	}
 	lastDeployed, _ := c.Store.LastDeployed(op.Context(), o.Namespace, o.Name)
-	objs, err := pruneCandidates(latest, lastDeployed)
+	objs, err := c.orphanCandidates(op.Context(), o.Name, o.Namespace, latest, lastDeployed, nil)
 	if err != nil {
 		return nil, err
 	}
@@ -92,8 +93,11 @@ func (c *Client) Uninstall(ctx context.Context, o UninstallOptions) (*UninstallO
 		h.SetNamespace(o.Namespace)
 	}
 	fail := func(err error) (*UninstallOutcome, error) {
-		err = describeTimeout(dctx, err, o.Timeout)
-		_ = c.Store.Transition(context.WithoutCancel(ctx), latest, releases.StateFailed, "uninstall failed: "+err.Error())
+		err = describeTimeout(dctx, stopCause(dctx, op, err), o.Timeout)
+		c.announceInterrupt(ctx, o.Name, latest.Revision, "")
+		rctx, rcancel := c.afterContext(ctx, op, 30*time.Second, true)
+		defer rcancel()
+		_ = c.Store.Transition(rctx, latest, releases.StateFailed, "uninstall failed: "+err.Error())
 		return nil, &OperationError{Op: "uninstall", Release: o.Name, Err: err}
 	}
 	if !o.NoHooks {
@@ -114,11 +118,15 @@ func (c *Client) Uninstall(ctx context.Context, o UninstallOptions) (*UninstallO
 		// Hook objects that stayed (no delete policy fired) go with the release.
 		_, _ = c.Apply.Delete(dctx, hookObjs, apply.DeleteOptions{ReleaseName: o.Name, ReleaseNamespace: o.Namespace})
 	}
+	rctx, rcancel := c.afterContext(ctx, op, 30*time.Second, true)
+	defer rcancel()
 	if o.KeepHistory {
-		if err := c.Store.Transition(context.WithoutCancel(ctx), latest, releases.StateUninstalled, "Uninstallation complete"); err != nil {
+		warnings, err := c.Store.MarkUninstalled(rctx, latest, "Uninstallation complete")
+		if err != nil {
 			return nil, err
 		}
-	} else if err := c.Store.DeleteAll(context.WithoutCancel(ctx), o.Namespace, o.Name); err != nil {
+		c.warn(o.Name, warnings)
+	} else if err := c.Store.DeleteAll(rctx, o.Namespace, o.Name); err != nil {
 		return nil, err
 	}
 	res = append(res, c.keepCRDs(dctx, o.Name, crds)...) // counted once the release's own custom resources are gone

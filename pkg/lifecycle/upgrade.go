@@ -62,7 +62,7 @@ func previousLayers(prev *releases.Release, mode string, gaveValues bool) []pack
 
 // Upgrade moves a release to a new revision: pending-upgrade, hooks, apply, wait, prune;
 // deployed, and only then is the previous revision superseded.
-func (c *Client) Upgrade(ctx context.Context, o UpgradeOptions) (*Outcome, error) {
+func (c *Client) Upgrade(ctx context.Context, o UpgradeOptions) (_ *Outcome, err error) {
 	start := time.Now()
 	if err := releases.ValidateName(o.Name); err != nil {
 		return nil, err
@@ -80,6 +80,7 @@ func (c *Client) Upgrade(ctx context.Context, o UpgradeOptions) (*Outcome, error
 		return nil, err
 	}
 	defer op.End(context.WithoutCancel(ctx))
+	defer explain(ctx, op, &err)
 	latest, err := c.Store.Latest(op.Context(), o.Namespace, o.Name)
 	if releases.IsNotFound(err) {
 		if !o.Install {
@@ -104,11 +105,11 @@ func (c *Client) Upgrade(ctx context.Context, o UpgradeOptions) (*Outcome, error
 	if err != nil {
 		return nil, err
 	}
-	prune, err := pruneCandidates(latest, lastDeployed)
+	prune, err := c.orphanCandidates(op.Context(), o.Name, o.Namespace, latest, lastDeployed, rendered.Objects)
 	if err != nil {
 		return nil, err
 	}
-	objects, rel, err := c.begin(op, o.Name, o.Namespace, revision, releases.StatePendingUpgrade, rendered, o.CommonOptions)
+	objects, rel, err := c.begin(op, o.Name, o.Namespace, revision, releases.StatePendingUpgrade, rendered, o.CommonOptions, sweepKinds(latest, prune))
 	if err != nil {
 		return nil, err
 	}
@@ -123,33 +124,45 @@ func (c *Client) Upgrade(ctx context.Context, o UpgradeOptions) (*Outcome, error
 		if rel.Description == "" {
 			rel.Description = "Upgrade complete"
 		}
-		if err := c.finish(ctx, rel, nil); err != nil {
+		if err := c.finish(ctx, op, rel, nil); err != nil {
 			return nil, err
 		}
 		return &Outcome{Release: rel, Stats: d.stats, Duration: time.Since(start), Notes: rel.Notes}, nil
 	}
-	derr = describeTimeout(dctx, derr, o.timeout())
-	if err := c.finish(ctx, rel, derr); err != nil {
+	derr = describeTimeout(dctx, stopCause(dctx, op, derr), o.timeout())
+	var hf *hooks.FailedError
+	rollback := (o.Atomic || (errors.As(derr, &hf) && hf.Rollback)) && lastDeployed != nil
+	cleanup := !rollback && o.CleanupOnFail && len(d.created) > 0
+	switch {
+	case rollback:
+		c.announceInterrupt(ctx, o.Name, revision, fmt.Sprintf("rolling back to revision %d (--atomic)", lastDeployed.Revision))
+	case cleanup:
+		c.announceInterrupt(ctx, o.Name, revision, fmt.Sprintf("deleting the %d objects it created (--cleanup-on-fail)", len(d.created)))
+	default:
+		c.announceInterrupt(ctx, o.Name, revision, "")
+	}
+	if err := c.finish(ctx, op, rel, derr); err != nil {
 		return nil, err
 	}
 	opErr := &OperationError{Op: "upgrade", Release: o.Name, Revision: revision, Err: derr}
-	var hf *hooks.FailedError
 	switch {
-	case (o.Atomic || (errors.As(derr, &hf) && hf.Rollback)) && lastDeployed != nil:
-		rctx, rcancel := context.WithTimeout(context.WithoutCancel(ctx), o.timeout())
+	case (rollback || cleanup) && op.Lost() != nil:
+		opErr.Undone = "Nothing was undone: the lock was lost, and undoing could delete what another operation applies."
+	case rollback:
+		rctx, rcancel := c.afterContext(ctx, op, o.timeout(), false)
 		defer rcancel()
-		back, rerr := c.rollbackLocked(rctx, op, RollbackOptions{CommonOptions: CommonOptions{Wait: o.Wait, Timeout: o.Timeout, NoHooks: true, ForceConflicts: true, HistoryMax: o.HistoryMax},
+		back, rerr := c.rollbackLocked(ctx, rctx, op, RollbackOptions{CommonOptions: CommonOptions{Wait: o.Wait, Timeout: o.Timeout, NoHooks: true, ForceConflicts: true, HistoryMax: o.HistoryMax},
 			Name: o.Name, Namespace: o.Namespace, Revision: lastDeployed.Revision}, rel, "Rollback to %d after failed upgrade (--atomic)")
 		if rerr != nil {
 			opErr.Undone = fmt.Sprintf("Rolling back to revision %d failed too: %v", lastDeployed.Revision, rerr)
 		} else {
 			opErr.Undone = fmt.Sprintf("Rolled back to revision %d (--atomic): revision %d now runs what revision %d had.", lastDeployed.Revision, back.Release.Revision, lastDeployed.Revision)
 		}
-	case o.CleanupOnFail && len(d.created) > 0:
-		cctx, ccancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Minute)
+	case cleanup:
+		cctx, ccancel := c.afterContext(ctx, op, 2*time.Minute, false)
 		defer ccancel()
 		if _, err := c.Apply.Delete(cctx, d.created, apply.DeleteOptions{ReleaseName: o.Name, ReleaseNamespace: o.Namespace}); err != nil {
-			opErr.Undone = fmt.Sprintf("Deleting the %d objects it created (--cleanup-on-fail) failed: %v", len(d.created), err)
+			opErr.Undone = fmt.Sprintf("Deleting the %d objects it created (--cleanup-on-fail) failed: %v", len(d.created), stopCause(cctx, op, err))
 		} else {
 			opErr.Undone = fmt.Sprintf("The %d objects it created were deleted (--cleanup-on-fail).", len(d.created))
 		}

@@ -37,7 +37,7 @@ func (g *Globals) Lifecycle() (*lifecycle.Client, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &lifecycle.Client{Store: store, Apply: ac, Typed: typed, Config: cfg}, nil
+	return &lifecycle.Client{Store: store, Apply: ac, Typed: typed, Config: cfg, Grace: g.Grace}, nil
 }
 
 // OperationFlags are the flags of install, upgrade and rollback: the lifecycle's common options,
@@ -59,7 +59,7 @@ func (f *OperationFlags) AddFlags(cmd *cobra.Command, withAtomic bool) {
 	fl.BoolVar(&f.ForceConflicts, "force-conflicts", false, "Take fields that other field managers own (server-side apply force)")
 	fl.BoolVar(&f.TakeOwnership, "take-ownership", false, "Adopt objects that exist but belong to no release or to another one")
 	fl.StringVar(&f.Description, "description", "", "Description recorded with the revision")
-	fl.IntVar(&f.HistoryMax, "history-max", 10, "Revisions kept after a successful operation (0 = all); the last deployed one is always kept")
+	fl.IntVar(&f.HistoryMax, "history-max", 10, "Revisions kept, failed ones included, pruned after every operation (0 = all); the last deployed one is always kept")
 	fl.StringVar(&f.Progress, "progress", "auto", "Progress on stderr: auto (plain lines), plain, json or none")
 }
 

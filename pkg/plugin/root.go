@@ -6,6 +6,7 @@ import (
 	"flag"
 	"fmt"
 	"strconv"
+	"time"
 
 	"github.com/spf13/cobra"
 	"k8s.io/cli-runtime/pkg/genericclioptions"
@@ -30,6 +31,8 @@ type Globals struct {
 	// Outage is shared by every client of the process: an API server that answered and then
 	// stops answering is waited for (and the user told) instead of failing the operation.
 	Outage *retry.Outage
+	// Grace is --interrupt-grace (see Signals).
+	Grace time.Duration
 }
 
 // MaxLogVerbosity is the highest client log level used: from 8 on, client-go logs request and
@@ -88,7 +91,11 @@ func NewRootCommand(streams genericiooptions.IOStreams) *cobra.Command {
 	flags.Float32Var(&g.QPS, "qps", 1000, "Client-side limit of requests per second to the API server")
 	flags.IntVar(&g.Burst, "burst", 2000, "Client-side burst of requests to the API server")
 	flags.IntVarP(&g.Verbosity, "v", "v", 0, sprintf("Log level of API requests: 6 shows each request and its timing, 7 its headers (capped at %d: request bodies are never logged)", MaxLogVerbosity))
-	cmd.PersistentPreRunE = func(*cobra.Command, []string) error { return g.setupLogging(streams.ErrOut) }
+	g.addGraceFlag(flags)
+	cmd.PersistentPreRunE = func(c *cobra.Command, _ []string) error {
+		g.applyGrace(c.Context())
+		return g.setupLogging(streams.ErrOut)
+	}
 	cmd.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return &UsageError{Msg: err.Error()} })
 
 	cmd.AddCommand(

@@ -31,6 +31,9 @@ func (g *Globals) Store() (*releases.Store, error) {
 			return nil, err
 		}
 		opts := releases.KubeOptions{Namespace: g.Storage.Namespace}
+		if g.Outage != nil {
+			opts.Notify = g.Outage.Tell // a take-over that waits says so
+		}
 		if g.Storage.Driver[0] == 's' {
 			d = releases.NewSecretsDriver(cs, md, opts)
 		} else {

@@ -356,6 +356,27 @@ func (f *FileDriver) Lock(_ context.Context, namespace, name string, h Holder, _
 	return l, nil
 }
 
+// LockActive tells whether a process holds the release's OS file lock, without taking it: a
+// shared lock can be had only when nobody holds the exclusive one.
+func (f *FileDriver) LockActive(_ context.Context, namespace, name string) (bool, error) {
+	fh, err := os.Open(filepath.Join(f.releaseDir(namespace, name), ".lock"))
+	if errors.Is(err, fs.ErrNotExist) {
+		return false, nil
+	}
+	if err != nil {
+		return false, err
+	}
+	defer fh.Close()
+	if err := syscall.Flock(int(fh.Fd()), syscall.LOCK_SH|syscall.LOCK_NB); err != nil {
+		if errors.Is(err, syscall.EWOULDBLOCK) {
+			return true, nil
+		}
+		return false, err
+	}
+	_ = syscall.Flock(int(fh.Fd()), syscall.LOCK_UN)
+	return false, nil
+}
+
 func readHolder(p string) (Holder, time.Time) {
 	var h Holder
 	raw, err := os.ReadFile(p)
@@ -371,6 +392,9 @@ func readHolder(p string) (Holder, time.Time) {
 }
 
 func (l *fileLock) Expired() *Holder { return l.expired }
+
+// Durable: the OS lock lasts as long as the process, suspended or not; nobody can take it over.
+func (l *fileLock) Durable() bool { return true }
 
 // Renew marks the holder file as fresh (the OS lock itself needs no renewal).
 func (l *fileLock) Renew(context.Context) error {

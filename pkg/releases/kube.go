@@ -47,6 +47,12 @@ type KubeOptions struct {
 	Strategy    LargeReleaseStrategy
 	// ChunkSize is the largest payload kept in one object (tests lower it).
 	ChunkSize int
+	// Clock is this machine's wall clock, written into the lock Lease and compared with the
+	// holder's renewal time (default time.Now; tests set one that runs ahead or behind).
+	Clock func() time.Time
+	// Notify, if set, is told in a sentence when taking the lock has to wait (a lock that looks
+	// expired is watched for a TTL before it is taken over).
+	Notify func(msg string)
 }
 
 // kubeDriver stores records as Secrets or ConfigMaps; objects says which.
@@ -418,6 +424,15 @@ func (d *kubeDriver) Get(ctx context.Context, namespace, name string, revision i
 		return nil, fmt.Errorf("read %s: %w", d.where(ns, key), err)
 	}
 	r, chunked, err := d.decodeObject(ctx, obj)
+	if err != nil && chunked && IsCorrupt(err) {
+		// A writer may have swapped the chunk generation between our read of the index and of
+		// its chunks: read once more if the record changed meanwhile.
+		again, gerr := d.objects.Get(ctx, ns, key)
+		if gerr == nil && again.ResourceVersion != obj.ResourceVersion {
+			obj = again
+			r, chunked, err = d.decodeObject(ctx, obj)
+		}
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -566,9 +581,6 @@ func truncate(s string, n int) string {
 	}
 	return s[:n] + "..."
 }
-
-// nowUTC is the clock, replaceable in tests.
-var nowUTC = func() time.Time { return time.Now().UTC() }
 
 func sameData(a, b map[string][]byte) bool {
 	if len(a) != len(b) {

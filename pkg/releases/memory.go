@@ -22,6 +22,15 @@ type MemoryDriver struct {
 	locks   map[string]*memLock
 	seq     int64
 	counts  struct{ creates, updates, gets, lists, deletes atomic.Int64 }
+	// Clock judges lock expiry (default time.Now; tests move it forward to expire a lock).
+	Clock func() time.Time
+}
+
+func (m *MemoryDriver) now() time.Time {
+	if m.Clock != nil {
+		return m.Clock().UTC()
+	}
+	return time.Now().UTC()
 }
 
 type memRecord struct {
@@ -153,14 +162,17 @@ type memLock struct {
 	renewed time.Time
 	ttl     time.Duration
 	expired *Holder
+	takenAt time.Time
 }
+
+func (l *memLock) TakenAt() time.Time { return l.takenAt }
 
 // Lock takes an in-process lock with the same expiry rules as the Lease.
 func (m *MemoryDriver) Lock(_ context.Context, namespace, name string, h Holder, ttl time.Duration) (Lock, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	k := namespace + "/" + name
-	now := nowUTC()
+	now := m.now()
 	var expired *Holder
 	if cur, ok := m.locks[k]; ok {
 		if now.Before(cur.renewed.Add(cur.ttl)) {
@@ -169,7 +181,7 @@ func (m *MemoryDriver) Lock(_ context.Context, namespace, name string, h Holder,
 		prev := cur.holder
 		expired = &prev
 	}
-	l := &memLock{d: m, key: k, holder: h, renewed: now, ttl: ttl, expired: expired}
+	l := &memLock{d: m, key: k, holder: h, renewed: now, ttl: ttl, expired: expired, takenAt: time.Now()}
 	m.locks[k] = l
 	return l, nil
 }
@@ -182,7 +194,7 @@ func (l *memLock) Renew(context.Context) error {
 	if l.d.locks[l.key] != l {
 		return fmt.Errorf("%w of %s", ErrLockLost, l.key)
 	}
-	l.renewed = nowUTC()
+	l.renewed = l.d.now()
 	return nil
 }
 
@@ -193,4 +205,12 @@ func (l *memLock) Release(context.Context) error {
 		delete(l.d.locks, l.key)
 	}
 	return nil
+}
+
+// LockActive tells whether a lock is held and not expired, without taking it.
+func (m *MemoryDriver) LockActive(_ context.Context, namespace, name string) (bool, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	cur, ok := m.locks[namespace+"/"+name]
+	return ok && m.now().Before(cur.renewed.Add(cur.ttl)), nil
 }

@@ -117,6 +117,10 @@ type Release struct {
 	// (Kind/namespace/name -> resourceVersion): an object still at that version is exactly as
 	// the release left it, so a later identical apply can be skipped.
 	Applied map[string]string `json:"applied,omitempty"`
+	// SweepKinds are the kinds ("apiVersion|kind|namespace") of what the revisions since the
+	// last deployed one had, carried from revision to revision until a deploy succeeds: the next
+	// operation sweeps them by label even when --history-max has pruned the failed revisions.
+	SweepKinds []string `json:"sweepKinds,omitempty"`
 
 	// storageVersion is the driver's optimistic-concurrency token (resourceVersion, file hash).
 	storageVersion string

@@ -150,6 +150,9 @@ func (s *Store) Create(ctx context.Context, r *Release) error {
 	if !r.State.IsPending() {
 		return &TransitionError{Release: r.Name, From: "", To: r.State}
 	}
+	if err := guard(ctx); err != nil {
+		return err
+	}
 	now := time.Now().UTC()
 	if r.CreatedAt.IsZero() {
 		r.CreatedAt = now
@@ -164,6 +167,9 @@ func (s *Store) Transition(ctx context.Context, r *Release, to State, reason str
 	if err := next.Transition(to, reason, time.Now().UTC()); err != nil {
 		return err
 	}
+	if err := guard(ctx); err != nil {
+		return err
+	}
 	if err := s.Driver.Update(ctx, next); err != nil {
 		return err // r stays as it was stored
 	}
@@ -174,6 +180,9 @@ func (s *Store) Transition(ctx context.Context, r *Release, to State, reason str
 // Save writes a revision read earlier without changing its state (hook results, for example),
 // with optimistic concurrency.
 func (s *Store) Save(ctx context.Context, r *Release) error {
+	if err := guard(ctx); err != nil {
+		return err
+	}
 	r.UpdatedAt = time.Now().UTC()
 	return s.Driver.Update(ctx, r)
 }
@@ -183,9 +192,12 @@ type chunkSweeper interface {
 	SweepChunks(ctx context.Context, namespace, name string) error
 }
 
-// Prune deletes the oldest revisions past HistoryMax, never the last deployed one, and the
-// leftovers of interrupted record writes. The caller holds the release lock.
+// Prune deletes the oldest revisions past HistoryMax, never the last deployed one nor the
+// latest, and the leftovers of interrupted record writes. The caller holds the release lock.
 func (s *Store) Prune(ctx context.Context, namespace, name string) error {
+	if err := guard(ctx); err != nil {
+		return err
+	}
 	if sw, ok := s.Driver.(chunkSweeper); ok {
 		if err := sw.SweepChunks(ctx, namespace, name); err != nil {
 			return err
@@ -213,8 +225,13 @@ func (s *Store) Prune(ctx context.Context, namespace, name string) error {
 		if excess == 0 {
 			break
 		}
-		if m.Revision == lastDeployed || m.State.IsPending() {
+		// Kept: the last deployed revision, a pending one, and the latest (what status shows,
+		// and what carries the kinds still to sweep).
+		if m.Revision == lastDeployed || m.State.IsPending() || m.Revision == ms[len(ms)-1].Revision {
 			continue
+		}
+		if err := guard(ctx); err != nil {
+			return err
 		}
 		if err := s.Driver.Delete(ctx, namespace, name, m.Revision); err != nil {
 			errs = append(errs, err)
@@ -227,13 +244,22 @@ func (s *Store) Prune(ctx context.Context, namespace, name string) error {
 
 // DeleteAll removes every revision of a release (uninstall without --keep-history).
 func (s *Store) DeleteAll(ctx context.Context, namespace, name string) error {
+	if err := guard(ctx); err != nil {
+		return err
+	}
 	ms, err := s.Driver.List(ctx, namespace, name)
 	if err != nil {
 		return err
 	}
+	// Oldest first, the latest last: an uninstall killed half-way leaves its pending-uninstall
+	// revision as the latest, which the next operation marks failed and the next uninstall
+	// finishes (newest first would leave an older revision as the latest, deployed or superseded).
 	var errs []error
-	for i := len(ms) - 1; i >= 0; i-- {
-		if err := s.Driver.Delete(ctx, namespace, name, ms[i].Revision); err != nil {
+	for _, m := range ms {
+		if err := guard(ctx); err != nil {
+			return err
+		}
+		if err := s.Driver.Delete(ctx, namespace, name, m.Revision); err != nil {
 			errs = append(errs, err)
 		}
 	}
@@ -250,114 +276,6 @@ func NewHolder(op string) Holder {
 	}
 	host, _ := os.Hostname()
 	return Holder{ID: hex.EncodeToString(b), User: u, Host: host, PID: os.Getpid(), Operation: op, Since: time.Now().UTC()}
-}
-
-// Operation is a held release lock, renewed in the background until End.
-type Operation struct {
-	store  *Store
-	lock   Lock
-	Holder Holder
-	// Recovered is the revision that an interrupted operation had left pending and that Begin
-	// marked failed, if any.
-	Recovered *Release
-	ctx       context.Context
-	cancel    context.CancelCauseFunc
-	done      chan struct{}
-	once      sync.Once
-}
-
-// Begin takes the release lock for op. A lock held and renewed by someone else fails at once
-// with a LockedError. A lock whose holder stopped renewing is taken over, and the revision that
-// holder left pending is marked failed first.
-func (s *Store) Begin(ctx context.Context, namespace, name, op string) (*Operation, error) {
-	if err := ValidateName(name); err != nil {
-		return nil, err
-	}
-	h := NewHolder(op)
-	lock, err := s.Driver.Lock(ctx, namespace, name, h, s.ttl())
-	if err != nil {
-		return nil, err
-	}
-	o := &Operation{store: s, lock: lock, Holder: h, done: make(chan struct{})}
-	o.ctx, o.cancel = context.WithCancelCause(ctx)
-	rec, err := s.failInterrupted(ctx, namespace, name, lock.Expired())
-	if err != nil {
-		_ = lock.Release(context.WithoutCancel(ctx))
-		return nil, err
-	}
-	o.Recovered = rec
-	go o.renew()
-	return o, nil
-}
-
-func (s *Store) ttl() time.Duration {
-	if s.LockTTL <= 0 {
-		return DefaultLockTTL
-	}
-	return s.LockTTL
-}
-
-// failInterrupted marks the latest revision failed if it is pending: with the lock held, a
-// pending revision can only be the remains of an operation that died.
-func (s *Store) failInterrupted(ctx context.Context, namespace, name string, expired *Holder) (*Release, error) {
-	r, err := s.Latest(ctx, namespace, name)
-	if IsNotFound(err) {
-		return nil, nil
-	}
-	if err != nil {
-		return nil, err
-	}
-	if !r.State.IsPending() {
-		return nil, nil
-	}
-	who := expired
-	if r.Holder != nil {
-		who = r.Holder
-	}
-	reason := fmt.Sprintf("interrupted: %s stopped at %s", r.State, r.UpdatedAt.Local().Format(time.DateTime))
-	if who != nil {
-		reason = fmt.Sprintf("interrupted: %s by %s@%s (pid %d) stopped; last written at %s",
-			who.Operation, who.User, who.Host, who.PID, r.UpdatedAt.Local().Format(time.DateTime))
-	}
-	if err := s.Transition(ctx, r, StateFailed, reason); err != nil {
-		return nil, fmt.Errorf("mark interrupted revision %d of %s failed: %w", r.Revision, name, err)
-	}
-	return r, nil
-}
-
-// Context is cancelled if the lock is lost (someone took it over after it could not be renewed).
-func (o *Operation) Context() context.Context { return o.ctx }
-
-func (o *Operation) renew() {
-	t := time.NewTicker(o.store.ttl() / 3)
-	defer t.Stop()
-	for {
-		select {
-		case <-o.done:
-			return
-		case <-o.ctx.Done():
-			return
-		case <-t.C:
-			ctx, cancel := context.WithTimeout(context.WithoutCancel(o.ctx), o.store.ttl()/3)
-			err := o.lock.Renew(ctx)
-			cancel()
-			if errors.Is(err, ErrLockLost) {
-				o.cancel(err)
-				return
-			}
-		}
-	}
-}
-
-// End releases the lock. Safe to call more than once.
-func (o *Operation) End(ctx context.Context) error {
-	var err error
-	o.once.Do(func() {
-		close(o.done)
-		err = o.lock.Release(context.WithoutCancel(ctx))
-		o.cancel(context.Canceled)
-	})
-	return err
 }
 
 // Recover marks the pending latest revision of a release failed, on demand. It refuses a lock
@@ -398,37 +316,36 @@ func (s *Store) forceRecover(ctx context.Context, namespace, name string, holder
 }
 
 // FindStale lists releases (of one namespace, or all with "") whose latest revision is pending
-// while nobody holds their lock: operations that died. It takes no lock and writes nothing.
+// while nobody holds their lock: operations that died. It takes no lock and writes nothing: a
+// lock is only read (and, when it looks expired by this machine's clock, watched for a TTL).
 func (s *Store) FindStale(ctx context.Context, namespace string) ([]Meta, error) {
 	pending, err := s.List(ctx, ListOptions{Namespace: namespace, AllNamespaces: namespace == "",
 		States: []State{StatePendingInstall, StatePendingUpgrade, StatePendingRollback, StatePendingUninstall}})
 	if err != nil {
 		return nil, err
 	}
+	active := make([]bool, len(pending))
+	errs := make([]error, len(pending))
+	var wg sync.WaitGroup
+	for i, m := range pending { // in parallel: each may watch its lock for a full TTL
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			active[i], errs[i] = s.lockActive(ctx, m.Namespace, m.Name)
+		}()
+	}
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		return nil, err
+	}
 	var stale []Meta
-	for _, m := range pending {
-		active, err := s.lockActive(ctx, m.Namespace, m.Name)
-		if err != nil {
-			return nil, err
-		}
-		if !active {
+	for i, m := range pending {
+		if !active[i] {
 			stale = append(stale, m)
 		}
 	}
 	sort.Slice(stale, func(i, j int) bool { return stale[i].Updated.Before(stale[j].Updated) })
 	return stale, nil
-}
-
-// lockActive probes the lock: held and renewed means an operation is alive.
-func (s *Store) lockActive(ctx context.Context, namespace, name string) (bool, error) {
-	l, err := s.Driver.Lock(ctx, namespace, name, NewHolder("probe"), s.ttl())
-	if IsLocked(err) {
-		return true, nil
-	}
-	if err != nil {
-		return false, err
-	}
-	return false, l.Release(ctx)
 }
 
 // StorageRBACRules are the namespaced rights the storage needs: its records (Secrets, or
@@ -438,4 +355,18 @@ func StorageRBACRules() []rbacv1.PolicyRule {
 		{APIGroups: []string{""}, Resources: []string{"secrets", "configmaps"}, Verbs: []string{"get", "list", "create", "update", "delete"}},
 		{APIGroups: []string{"coordination.k8s.io"}, Resources: []string{"leases"}, Verbs: []string{"get", "create", "update", "delete"}},
 	}
+}
+
+// lockProber is a driver that can tell whether a release's lock is held and renewed without
+// taking it.
+type lockProber interface {
+	LockActive(ctx context.Context, namespace, name string) (bool, error)
+}
+
+// lockActive tells whether an operation holds and renews the release's lock, reading only.
+func (s *Store) lockActive(ctx context.Context, namespace, name string) (bool, error) {
+	if p, ok := s.Driver.(lockProber); ok {
+		return p.LockActive(ctx, namespace, name)
+	}
+	return false, fmt.Errorf("storage %s cannot tell whether a lock is held", s.Driver.Name())
 }

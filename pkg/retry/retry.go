@@ -77,6 +77,17 @@ func (o *Outage) budget() time.Duration {
 // SetNotify changes who is told of outages.
 func (o *Outage) SetNotify(f func(msg string)) { o.mu.Lock(); o.Notify = f; o.mu.Unlock() }
 
+// Tell passes a sentence about the API server's behaviour (a wait it causes) to whoever is told
+// of outages.
+func (o *Outage) Tell(msg string) {
+	o.mu.Lock()
+	notify := o.Notify
+	o.mu.Unlock()
+	if notify != nil {
+		notify(msg)
+	}
+}
+
 // ok records an answer; it ends an outage.
 func (o *Outage) ok() {
 	o.mu.Lock()
@@ -177,6 +188,11 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 					return nil, err
 				}
 				r.Body = b
+			}
+		}
+		if writes(req) {
+			if gerr := CheckWrite(req.Context()); gerr != nil {
+				return nil, gerr
 			}
 		}
 		resp, err := t.Next.RoundTrip(r)
