@@ -33,6 +33,8 @@ type DiffOptions struct {
 	ReuseValues      bool
 	ResetValues      bool
 	ResetThenReuse   bool
+	// release and namespace of the diff, for -o json.
+	release, namespace string
 	genericiooptions.IOStreams
 }
 
@@ -64,7 +66,8 @@ func NewCmdDiff(g *Globals, streams genericiooptions.IOStreams) *cobra.Command {
 	addCommon := func(c *cobra.Command) {
 		f := c.Flags()
 		f.StringVarP(&o.Output, "output", "o", "diff", "Output: diff (unified, coloured on a terminal), json or name")
-		f.IntVar(&o.Context, "context", 3, "Lines of context in unified diffs")
+		// -U/--unified as diff(1) and git: --context is kubectl's (the kubeconfig context).
+		f.IntVarP(&o.Context, "unified", "U", 3, "Lines of context in unified diffs")
 		f.BoolVar(&o.DetailedExitCode, "detailed-exitcode", false, "Exit 0 when nothing differs, 2 when something does, 1 on error")
 		f.BoolVar(&o.ShowSecrets, "show-secrets", false, "Print Secret values instead of masking them")
 	}
@@ -149,6 +152,7 @@ func (o *DiffOptions) run(ctx context.Context, mode, name string, f func(*lifecy
 	if err != nil {
 		return err
 	}
+	o.release, o.namespace = name, ns
 	rep, err := f(lc, lifecycle.DiffOptions{Name: name, Namespace: ns, ShowSecrets: o.ShowSecrets, Context: o.Context, AllFields: o.AllFields})
 	if err != nil {
 		return err
@@ -169,7 +173,8 @@ func (o *DiffOptions) run(ctx context.Context, mode, name string, f func(*lifecy
 func (o *DiffOptions) print(rep *diff.Report, mode string) error {
 	switch o.Output {
 	case "json":
-		b, err := json.MarshalIndent(rep, "", "  ")
+		b, err := json.MarshalIndent(diffDocument{APIVersion: OutputAPIVersion, Kind: KindDiff, Release: o.release, Namespace: o.namespace,
+			Mode: mode, HasChanges: rep.HasChanges(), Report: rep}, "", "  ")
 		if err != nil {
 			return err
 		}

@@ -16,6 +16,7 @@ type InstallOptions struct {
 	Source          SourceFlags
 	Op              OperationFlags
 	CreateNamespace bool
+	Output          OutputFlags
 
 	Name, PackArg, Namespace string
 	genericiooptions.IOStreams
@@ -53,6 +54,8 @@ func NewCmdInstall(g *Globals, streams genericiooptions.IOStreams) *cobra.Comman
 	cmd.Flags().StringVar(&o.Op.DryRun, "dry-run", "none", "none; client: render and print the plan; server: send every object with dryRun=All")
 	cmd.Flags().Lookup("dry-run").NoOptDefVal = "client"
 	cmd.Flags().BoolVar(&o.CreateNamespace, "create-namespace", false, "Create the release namespace if it does not exist")
+	o.Output.AddResultFlags(cmd)
+	cmd.ValidArgsFunction = g.completeReleaseThenFiles
 	return cmd
 }
 
@@ -75,6 +78,9 @@ func (o *InstallOptions) Validate() error {
 	if err := o.Source.ValidateArgs(o.PackArg); err != nil {
 		return err
 	}
+	if err := o.Output.Validate(); err != nil {
+		return err
+	}
 	return o.Op.Validate()
 }
 
@@ -94,6 +100,9 @@ func (o *InstallOptions) Run(ctx context.Context) error {
 	finishProgress(lc.Observer)
 	if err != nil {
 		return err
+	}
+	if !o.Output.Human() {
+		return o.Output.PrintRelease(o.Out, out.Release)
 	}
 	if out.Plan != nil {
 		printDryRun(o.Out, out, o.Op.DryRun)

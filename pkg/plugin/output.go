@@ -22,9 +22,25 @@ type OutputFlags struct {
 
 // AddFlags registers -o and --no-headers.
 func (f *OutputFlags) AddFlags(cmd *cobra.Command, tableName string) {
+	f.addOutput(cmd, tableName)
+	cmd.Flags().BoolVar(&f.NoHeaders, "no-headers", false, "Do not print the header row of tables")
+}
+
+// outputFormats are the values -o completes to.
+var outputFormats = []string{"json", "yaml", "name", "wide", "jsonpath=", "jsonpath-as-json=", "go-template=", "custom-columns="}
+
+func (f *OutputFlags) addOutput(cmd *cobra.Command, tableName string) {
 	f.print = genericclioptions.NewPrintFlags("")
 	cmd.Flags().StringVarP(&f.Output, "output", "o", "", fmt.Sprintf("Output format: %s (default), wide, json, yaml, name, jsonpath=..., go-template=..., custom-columns=...", tableName))
-	cmd.Flags().BoolVar(&f.NoHeaders, "no-headers", false, "Do not print the header row of tables")
+	formats := outputFormats
+	if tableName == "text" {
+		formats = formats[:3:3]
+		formats = append(formats, "jsonpath=", "jsonpath-as-json=", "go-template=")
+	}
+	_ = cmd.RegisterFlagCompletionFunc("output", func(_ *cobra.Command, _ []string, toComplete string) ([]string, cobra.ShellCompDirective) {
+		out, _ := fixedCompletion(formats...)(nil, nil, toComplete)
+		return out, cobra.ShellCompDirectiveNoFileComp | cobra.ShellCompDirectiveNoSpace
+	})
 }
 
 // IsTable tells whether the human table is wanted (and whether wide).

@@ -18,6 +18,7 @@ type RollbackOptions struct {
 	Name      string
 	Revision  int
 	Namespace string
+	Output    OutputFlags
 	genericiooptions.IOStreams
 }
 
@@ -42,10 +43,15 @@ func NewCmdRollback(g *Globals, streams genericiooptions.IOStreams) *cobra.Comma
 			if err := o.Op.Validate(); err != nil {
 				return err
 			}
+			if err := o.Output.Validate(); err != nil {
+				return err
+			}
 			return o.Run(cmd.Context())
 		},
 	}
 	o.Op.AddFlags(cmd, false)
+	o.Output.AddResultFlags(cmd)
+	cmd.ValidArgsFunction = g.completeReleaseArgs(1, false)
 	return cmd
 }
 
@@ -82,6 +88,9 @@ func (o *RollbackOptions) Run(ctx context.Context) error {
 	finishProgress(lc.Observer)
 	if err != nil {
 		return err
+	}
+	if !o.Output.Human() {
+		return o.Output.PrintRelease(o.Out, out.Release)
 	}
 	printSummary(o.Out, "rolled back ("+out.Release.Description+")", out)
 	return nil

@@ -89,6 +89,9 @@ func NewRootCommand(streams genericiooptions.IOStreams) *cobra.Command {
 	flags.IntVar(&g.Burst, "burst", 2000, "Client-side burst of requests to the API server")
 	flags.IntVarP(&g.Verbosity, "v", "v", 0, sprintf("Log level of API requests: 6 shows each request and its timing, 7 its headers (capped at %d: request bodies are never logged)", MaxLogVerbosity))
 	cmd.PersistentPreRunE = func(*cobra.Command, []string) error { return g.setupLogging(streams.ErrOut) }
+	// kubectl's help layout: each command shows its own flags; the global ones are listed once,
+	// by `kubectl sherpack options`.
+	templates.ActsAsRootCommand(cmd, nil)
 	cmd.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return &UsageError{Msg: err.Error()} })
 
 	cmd.AddCommand(
@@ -106,7 +109,9 @@ func NewRootCommand(streams genericiooptions.IOStreams) *cobra.Command {
 		NewCmdRecover(g, streams),
 		NewCmdTest(g, streams),
 		NewCmdDiff(g, streams),
+		NewCmdOptions(streams),
 	)
+	registerGlobalCompletions(cmd, g)
 	return cmd
 }
 

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"strings"
 
 	"github.com/spf13/cobra"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
@@ -43,8 +44,11 @@ func (s *SourceFlags) UsesManifests() bool {
 // ValidateArgs checks that exactly one of a pack argument and -f/-k is given.
 func (s *SourceFlags) ValidateArgs(packArg string) error {
 	switch {
+	case packArg != "" && len(s.Filename.Filenames) > 0:
+		return Usagef("give either a PACK or -f/-k manifests, not both. -f is kubectl's --filename (plain manifests); "+
+			"a values file for the pack goes in --values: --values %s", strings.Join(s.Filename.Filenames, " --values "))
 	case packArg != "" && s.UsesManifests():
-		return Usagef("give either a PACK or -f/-k manifests, not both")
+		return Usagef("give either a PACK or -k manifests, not both")
 	case packArg == "" && !s.UsesManifests():
 		return Usagef("missing PACK: give a pack directory or .tgz, or plain manifests with -f FILE")
 	case s.UsesManifests() && !s.Values.Empty():

@@ -2,7 +2,6 @@ package plugin
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
 	"strings"
@@ -139,27 +138,4 @@ func printStatus(w io.Writer, r *releases.Release, res []lifecycle.ResourceStatu
 			fmt.Fprintln(w, "  "+l)
 		}
 	}
-}
-
-// releaseObject is the full record as an object for kubectl's printers.
-func releaseObject(r *releases.Release, res []lifecycle.ResourceStatus) (*unstructured.Unstructured, error) {
-	b, err := json.Marshal(r)
-	if err != nil {
-		return nil, err
-	}
-	var m map[string]any
-	if err := json.Unmarshal(b, &m); err != nil {
-		return nil, err
-	}
-	delete(m, "schemaVersion")
-	m["apiVersion"] = "sherpack.io/v1"
-	m["kind"] = "Release"
-	m["metadata"] = map[string]any{"name": r.Name, "namespace": r.Namespace}
-	if res != nil {
-		rb, _ := json.Marshal(res)
-		var rr []any
-		_ = json.Unmarshal(rb, &rr)
-		m["resources"] = rr
-	}
-	return &unstructured.Unstructured{Object: m}, nil
 }

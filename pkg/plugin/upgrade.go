@@ -21,6 +21,7 @@ type UpgradeOptions struct {
 	ResetThenReuse           bool
 	CleanupOnFail            bool
 	ShowDiff                 bool
+	Output                   OutputFlags
 
 	Name, PackArg, Namespace string
 	genericiooptions.IOStreams
@@ -68,6 +69,8 @@ func NewCmdUpgrade(g *Globals, streams genericiooptions.IOStreams) *cobra.Comman
 	f.BoolVar(&o.ResetThenReuse, "reset-then-reuse-values", false, "Start from the new pack's defaults plus the previous user values, then the new value flags")
 	f.BoolVar(&o.CleanupOnFail, "cleanup-on-fail", false, "Delete the objects a failed upgrade created")
 	f.BoolVar(&o.ShowDiff, "diff", false, "Print what the upgrade will change (as diff upgrade) before applying it")
+	o.Output.AddResultFlags(cmd)
+	cmd.ValidArgsFunction = g.completeReleaseThenFiles
 	return cmd
 }
 
@@ -98,6 +101,12 @@ func (o *UpgradeOptions) Validate() error {
 	}
 	if n > 1 {
 		return Usagef("--reuse-values, --reset-values and --reset-then-reuse-values exclude each other")
+	}
+	if err := o.Output.Validate(); err != nil {
+		return err
+	}
+	if o.ShowDiff && !o.Output.Human() {
+		return Usagef("--diff prints a diff on stdout, -o %s an object: use one of them (diff upgrade -o json gives the diff as JSON)", o.Output.Output)
 	}
 	return o.Op.Validate()
 }
@@ -142,6 +151,9 @@ func (o *UpgradeOptions) Run(ctx context.Context) error {
 	finishProgress(lc.Observer)
 	if err != nil {
 		return err
+	}
+	if !o.Output.Human() {
+		return o.Output.PrintRelease(o.Out, out.Release)
 	}
 	if out.Plan != nil {
 		printDryRun(o.Out, out, o.Op.DryRun)
