@@ -19,6 +19,7 @@ build: ## the plugin binary and the cluster helper
 	@mkdir -p $(BIN)
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN)/kubectl-sherpack ./cmd/kubectl-sherpack
 	CGO_ENABLED=0 $(GO) build -o $(BIN)/cluster ./hack/cluster
+	@install -m 0755 hack/completion/kubectl_complete-sherpack $(BIN)/kubectl_complete-sherpack
 
 tools: ## control plane binaries, built from pinned modules only when missing
 	BIN_DIR=$(TOOLS) ./hack/build-tools.sh
@@ -49,8 +50,10 @@ dist: ## static binaries for linux/darwin x amd64/arm64, tar.gz with LICENSE, sh
 krew-validate: ## validate the krew manifest with krew's own validator (built on its own)
 	./hack/krew-validate.sh
 
-install: build ## copy kubectl-sherpack to $(PREFIX)/bin (default ~/.local/bin), which must be on PATH
-	@dst=$${PREFIX:-$$HOME/.local}/bin; mkdir -p $$dst; cp $(BIN)/kubectl-sherpack $$dst/; echo "installed $$dst/kubectl-sherpack"
+install: build ## copy kubectl-sherpack and its completion helper to $(PREFIX)/bin (default ~/.local/bin), which must be on PATH
+	@dst=$${PREFIX:-$$HOME/.local}/bin; mkdir -p $$dst; \
+	  install -m 0755 $(BIN)/kubectl-sherpack $(BIN)/kubectl_complete-sherpack $$dst/; \
+	  echo "installed $$dst/kubectl-sherpack and $$dst/kubectl_complete-sherpack (completion of kubectl sherpack)"
 
 clean:
 	rm -rf $(OUT)/bin $(OUT)/cluster dist

@@ -44,16 +44,18 @@ func (g *Globals) Lifecycle() (*lifecycle.Client, error) {
 // bound to flags, and how to show progress.
 type OperationFlags struct {
 	lifecycle.CommonOptions
-	Progress string
+	Progress  string
+	HideNotes bool
 }
 
 // AddFlags registers them; withDryRun adds --dry-run.
 func (f *OperationFlags) AddFlags(cmd *cobra.Command, withAtomic bool) {
 	fl := cmd.Flags()
-	fl.BoolVar(&f.Wait, "wait", true, "Wait until every object is ready (kstatus), wave by wave")
+	addWaitFlag(fl, &f.Wait, true, "Wait until every object is ready (kstatus), wave by wave")
 	fl.DurationVar(&f.Timeout, "timeout", 5*time.Minute, "Time the whole operation may take (hooks and waits included)")
 	if withAtomic {
 		fl.BoolVar(&f.Atomic, "atomic", false, "On failure, undo: uninstall a failed install, roll a failed upgrade back to the last deployed revision")
+		f.addHelmOperationFlags(cmd)
 	}
 	fl.BoolVar(&f.NoHooks, "no-hooks", false, "Do not run the release's hooks")
 	fl.BoolVar(&f.ForceConflicts, "force-conflicts", false, "Take fields that other field managers own (server-side apply force)")

@@ -66,6 +66,7 @@ func NewCmdDiff(g *Globals, streams genericiooptions.IOStreams) *cobra.Command {
 	addCommon := func(c *cobra.Command) {
 		f := c.Flags()
 		f.StringVarP(&o.Output, "output", "o", "diff", "Output: diff (unified, coloured on a terminal), json or name")
+		_ = c.RegisterFlagCompletionFunc("output", fixedCompletion("diff", "json", "name"))
 		// -U/--unified as diff(1) and git: --context is kubectl's (the kubeconfig context).
 		f.IntVarP(&o.Context, "unified", "U", 3, "Lines of context in unified diffs")
 		f.BoolVar(&o.DetailedExitCode, "detailed-exitcode", false, "Exit 0 when nothing differs, 2 when something does, 1 on error")
@@ -85,12 +86,13 @@ func NewCmdDiff(g *Globals, streams genericiooptions.IOStreams) *cobra.Command {
 			}
 			return o.run(cmd.Context(), "upgrade", args[0], func(lc *lifecycle.Client, do lifecycle.DiffOptions) (*diff.Report, error) {
 				do.Render = o.Globals.renderFunc(cmd.Context(), &o.Source, pk, lc)
-				do.UserGaveValues = !o.Source.Values.Empty()
+				do.UserGaveValues = o.Source.GaveValues()
 				do.ValuesMode = (&UpgradeOptions{ReuseValues: o.ReuseValues, ResetValues: o.ResetValues, ResetThenReuse: o.ResetThenReuse}).valuesMode()
 				return lc.DiffUpgrade(ctxOr(cmd.Context()), do)
 			})
 		},
 	}
+	up.ValidArgsFunction = g.completeReleaseThenFiles
 	o.Source.AddFlags(up)
 	up.Flags().BoolVar(&o.ReuseValues, "reuse-values", false, "As upgrade --reuse-values")
 	up.Flags().BoolVar(&o.ResetValues, "reset-values", false, "As upgrade --reset-values")
@@ -111,6 +113,7 @@ func NewCmdDiff(g *Globals, streams genericiooptions.IOStreams) *cobra.Command {
 			})
 		},
 	}
+	revs.ValidArgsFunction = g.completeReleaseArgs(2, false)
 	addCommon(revs)
 	drift := &cobra.Command{
 		Use:   "drift NAME",
@@ -122,6 +125,7 @@ func NewCmdDiff(g *Globals, streams genericiooptions.IOStreams) *cobra.Command {
 			})
 		},
 	}
+	drift.ValidArgsFunction = g.completeReleaseArgs(0, false)
 	addCommon(drift)
 	drift.Flags().BoolVar(&o.AllFields, "all-fields", false, "Show every difference, not only the fields the release sets")
 	cmd.AddCommand(up, revs, drift)

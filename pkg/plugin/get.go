@@ -179,7 +179,7 @@ func (o *GetOptions) printValues(r *releases.Release) error {
 
 func userKind(k string) bool {
 	switch k {
-	case "values-file", "set", "set-string", "set-file", "set-json", "previous-release":
+	case "values-file", "set", "set-string", "set-file", "set-json", "set-literal", "previous-release":
 		return true
 	}
 	return false

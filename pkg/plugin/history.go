@@ -43,6 +43,7 @@ func NewCmdHistory(g *Globals, streams genericiooptions.IOStreams) *cobra.Comman
 	}
 	o.Out.AddFlags(cmd, "table")
 	cmd.Flags().IntVar(&o.Max, "max", 256, "Show at most this many of the latest revisions")
+	cmd.ValidArgsFunction = g.completeReleaseArgs(0, false)
 	return cmd
 }
 

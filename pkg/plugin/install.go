@@ -55,6 +55,7 @@ func NewCmdInstall(g *Globals, streams genericiooptions.IOStreams) *cobra.Comman
 	cmd.Flags().Lookup("dry-run").NoOptDefVal = "client"
 	cmd.Flags().BoolVar(&o.CreateNamespace, "create-namespace", false, "Create the release namespace if it does not exist")
 	o.Output.AddResultFlags(cmd)
+	cmd.Flags().BoolVar(&o.Source.SkipCRDs, "skip-crds", false, "Do not apply the CustomResourceDefinitions of the pack's crds/")
 	cmd.ValidArgsFunction = g.completeReleaseThenFiles
 	return cmd
 }
@@ -107,6 +108,9 @@ func (o *InstallOptions) Run(ctx context.Context) error {
 	if out.Plan != nil {
 		printDryRun(o.Out, out, o.Op.DryRun)
 		return nil
+	}
+	if o.Op.HideNotes {
+		out.Notes = ""
 	}
 	printSummary(o.Out, "installed", out)
 	return nil

@@ -21,6 +21,10 @@ import (
 type SourceFlags struct {
 	Values   pack.Options
 	Filename resource.FilenameOptions
+	// SetLiteral is --set-literal key=value (the value taken as one string).
+	SetLiteral []string
+	// SkipCRDs leaves the pack's crds/ out (install and upgrade --skip-crds).
+	SkipCRDs bool
 }
 
 // AddFlags registers the value flags (as Helm spells them) and kubectl's -f/-R/-k.
@@ -31,9 +35,16 @@ func (s *SourceFlags) AddFlags(cmd *cobra.Command) {
 	f.StringArrayVar(&s.Values.SetString, "set-string", nil, "Set values, always as strings (repeatable)")
 	f.StringArrayVar(&s.Values.SetFile, "set-file", nil, "Set a value to the content of a file: key=path (repeatable)")
 	f.StringArrayVar(&s.Values.SetJSON, "set-json", nil, "Set a value from JSON: key=<json> (repeatable)")
+	f.StringArrayVar(&s.SetLiteral, "set-literal", nil, "Set a value to a literal string, commas and backslashes included: key=value (repeatable; applied last)")
 	f.StringSliceVarP(&s.Filename.Filenames, "filename", "f", nil, "Plain manifests instead of a pack: files, directories, URLs or - for stdin (repeatable)")
 	f.BoolVarP(&s.Filename.Recursive, "recursive", "R", false, "Process the -f directories recursively")
 	f.StringVarP(&s.Filename.Kustomize, "kustomize", "k", "", "Build a kustomization directory and use its output")
+}
+
+// GaveValues tells whether any value flag was given (an upgrade without one reuses the
+// previous values).
+func (s *SourceFlags) GaveValues() bool {
+	return !s.Values.Empty() || len(s.SetLiteral) > 0
 }
 
 // UsesManifests tells whether -f or -k was given.
@@ -51,7 +62,7 @@ func (s *SourceFlags) ValidateArgs(packArg string) error {
 		return Usagef("give either a PACK or -k manifests, not both")
 	case packArg == "" && !s.UsesManifests():
 		return Usagef("missing PACK: give a pack directory or .tgz, or plain manifests with -f FILE")
-	case s.UsesManifests() && !s.Values.Empty():
+	case s.UsesManifests() && s.GaveValues():
 		return Usagef("--values and --set apply to packs; plain manifests (-f/-k) take no values")
 	}
 	if s.Filename.Kustomize != "" && len(s.Filename.Filenames) > 0 {
@@ -95,6 +106,11 @@ func (s *SourceFlags) Load(cf *genericclioptions.ConfigFlags, packArg string, ex
 	if err != nil {
 		return nil, &UsageError{Msg: err.Error()}
 	}
+	literal, err := setLiteralLayers(s.SetLiteral)
+	if err != nil {
+		return nil, err
+	}
+	user = append(user, literal...)
 	resolved, err := pk.ResolveValues(append(extra, user...))
 	if err != nil {
 		return nil, &UsageError{Msg: err.Error()}
@@ -102,6 +118,9 @@ func (s *SourceFlags) Load(cf *genericclioptions.ConfigFlags, packArg string, ex
 	res, err := render.Render(pk, resolved.Values, opts)
 	if err != nil {
 		return nil, &UsageError{Msg: err.Error()}
+	}
+	if s.SkipCRDs {
+		res.CRDs = nil
 	}
 	return &Rendered{Result: res, Pack: pk, Values: resolved}, nil
 }

@@ -49,6 +49,8 @@ func NewCmdStatus(g *Globals, streams genericiooptions.IOStreams) *cobra.Command
 	}
 	o.Out.AddFlags(cmd, "text")
 	cmd.Flags().IntVar(&o.Revision, "revision", 0, "Show this revision (default: the latest)")
+	cmd.ValidArgsFunction = g.completeReleaseArgs(0, false)
+	g.registerRevisionFlag(cmd)
 	cmd.Flags().BoolVar(&o.ShowResources, "show-resources", false, "Read each object from the cluster and show its health (kstatus)")
 	return cmd
 }

@@ -70,6 +70,7 @@ func NewCmdUpgrade(g *Globals, streams genericiooptions.IOStreams) *cobra.Comman
 	f.BoolVar(&o.CleanupOnFail, "cleanup-on-fail", false, "Delete the objects a failed upgrade created")
 	f.BoolVar(&o.ShowDiff, "diff", false, "Print what the upgrade will change (as diff upgrade) before applying it")
 	o.Output.AddResultFlags(cmd)
+	f.BoolVar(&o.Source.SkipCRDs, "skip-crds", false, "Do not apply the CustomResourceDefinitions of the pack's crds/")
 	cmd.ValidArgsFunction = g.completeReleaseThenFiles
 	return cmd
 }
@@ -135,7 +136,7 @@ func (o *UpgradeOptions) Run(ctx context.Context) error {
 	if o.ShowDiff {
 		d := &DiffOptions{Globals: o.Globals, Source: o.Source, Output: "diff", Context: 3, IOStreams: o.IOStreams}
 		rep, err := lc.DiffUpgrade(ctx, lifecycle.DiffOptions{Name: o.Name, Namespace: o.Namespace, Context: 3,
-			Render: o.Globals.renderFunc(ctx, &o.Source, o.PackArg, lc), ValuesMode: o.valuesMode(), UserGaveValues: !o.Source.Values.Empty()})
+			Render: o.Globals.renderFunc(ctx, &o.Source, o.PackArg, lc), ValuesMode: o.valuesMode(), UserGaveValues: o.Source.GaveValues()})
 		if err != nil {
 			return err
 		}
@@ -146,7 +147,7 @@ func (o *UpgradeOptions) Run(ctx context.Context) error {
 	lc.Observer = o.Globals.observer(o.Op.Progress, o.ErrOut)
 	lc.Store.HistoryMax = o.Op.HistoryMax
 	out, err := lc.Upgrade(ctx, lifecycle.UpgradeOptions{CommonOptions: o.Op.common(o.CreateNamespace), Name: o.Name, Namespace: o.Namespace,
-		Render: o.Globals.renderFunc(ctx, &o.Source, o.PackArg, lc), ValuesMode: o.valuesMode(), UserGaveValues: !o.Source.Values.Empty(),
+		Render: o.Globals.renderFunc(ctx, &o.Source, o.PackArg, lc), ValuesMode: o.valuesMode(), UserGaveValues: o.Source.GaveValues(),
 		Install: o.Install, CleanupOnFail: o.CleanupOnFail})
 	finishProgress(lc.Observer)
 	if err != nil {
@@ -162,6 +163,9 @@ func (o *UpgradeOptions) Run(ctx context.Context) error {
 	verb := "upgraded"
 	if out.Release.Revision == 1 {
 		verb = "installed"
+	}
+	if o.Op.HideNotes {
+		out.Notes = ""
 	}
 	printSummary(o.Out, verb, out)
 	return nil

@@ -1,0 +1,112 @@
+package plugin
+
+import (
+	"strings"
+
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
+
+	"github.com/sherpack/kubectl-sherpack/pkg/pack"
+)
+
+// waitValue is --wait as Helm 4 spells it: a boolean (--wait, --wait=false) or a strategy.
+// watcher and legacy both mean waiting for every object to be ready (sherpack has one waiter:
+// kstatus over watches); hookOnly waits for the hooks only, as false does here: hooks are
+// always awaited, their Jobs to completion.
+type waitValue struct {
+	wait *bool
+	mode string
+}
+
+func (w *waitValue) String() string {
+	if w.mode != "" {
+		return w.mode
+	}
+	if *w.wait {
+		return "true"
+	}
+	return "false"
+}
+
+func (w *waitValue) Set(s string) error {
+	switch strings.ToLower(s) {
+	case "true", "watcher", "legacy":
+		*w.wait = true
+	case "false", "hookonly":
+		*w.wait = false
+	default:
+		return Usagef("--wait %q: must be true, false, watcher, legacy or hookOnly", s)
+	}
+	w.mode = s
+	return nil
+}
+
+func (w *waitValue) Type() string { return "true|false|watcher|hookOnly|legacy" }
+
+// addWaitFlag registers --wait on a boolean, with Helm 4's strategies accepted.
+func addWaitFlag(fl *pflag.FlagSet, wait *bool, def bool, usage string) {
+	*wait = def
+	f := fl.VarPF(&waitValue{wait: wait}, "wait", "", usage+". Helm's strategies are accepted: watcher and legacy are true, hookOnly is false (hooks are always awaited)")
+	f.NoOptDefVal = "true"
+	f.DefValue = (&waitValue{wait: wait}).String()
+}
+
+// setLiteralLayers are --set-literal key=value: the value is taken as one string, with no
+// parsing of commas, escapes or types (Helm's --set-literal). They come last, after --set-file.
+func setLiteralLayers(flags []string) ([]pack.Layer, error) {
+	var layers []pack.Layer
+	for _, s := range flags {
+		key, value, ok := strings.Cut(s, "=")
+		if !ok || key == "" {
+			return nil, Usagef("--set-literal %q: want key=value", s)
+		}
+		// The key is parsed as --set parses keys (a.b, list[0]); the value is put in as is.
+		v, err := pack.ParseSet(key+"=x", false)
+		if err != nil {
+			return nil, Usagef("--set-literal %q: %v", s, err)
+		}
+		if !setLeaf(v, value) {
+			return nil, Usagef("--set-literal %q: key %q names no single value", s, key)
+		}
+		layers = append(layers, pack.Layer{Source: pack.Source{Kind: "set-literal", Name: "--set-literal " + s}, Values: v})
+	}
+	return layers, nil
+}
+
+// setLeaf replaces the one leaf of a single-path value tree.
+func setLeaf(v any, value string) bool {
+	switch c := v.(type) {
+	case map[string]any:
+		if len(c) != 1 {
+			return false
+		}
+		for k, child := range c {
+			switch child.(type) {
+			case map[string]any, []any:
+				return setLeaf(child, value)
+			}
+			c[k] = value
+			return true
+		}
+	case []any:
+		for i := len(c) - 1; i >= 0; i-- {
+			if c[i] == nil {
+				continue
+			}
+			switch c[i].(type) {
+			case map[string]any, []any:
+				return setLeaf(c[i], value)
+			}
+			c[i] = value
+			return true
+		}
+	}
+	return false
+}
+
+// addHelmOperationFlags are the Helm 4 spellings install and upgrade also take.
+func (f *OperationFlags) addHelmOperationFlags(cmd *cobra.Command) {
+	fl := cmd.Flags()
+	fl.BoolVar(&f.Atomic, "rollback-on-failure", false, "Helm 4's name of --atomic")
+	fl.BoolVar(&f.HideNotes, "hide-notes", false, "Do not print the pack's NOTES after the summary")
+}
