@@ -248,13 +248,13 @@ data:
 `,
 	})
 	r := mustSherpack(t, "template", "x", pk, "--kube-version", "1.30", "--api-versions", "monitoring.coreos.com/v1", "--is-upgrade")
-	for _, want := range []string{`kube: "v1.30.0"`, `minor: "30"`, `monitoring: "True"`, `upgrade: "True"`} {
+	for _, want := range []string{`kube: v1.30.0`, `minor: "30"`, `monitoring: "True"`, `upgrade: "True"`} {
 		if !strings.Contains(r.stdout, want) {
 			t.Errorf("template with capability flags lacks %s:\n%s", want, r.stdout)
 		}
 	}
 	r = mustSherpack(t, "template", "x", pk)
-	for _, want := range []string{`kube: "v1.37.0"`, `monitoring: "False"`, `upgrade: "False"`} {
+	for _, want := range []string{`kube: v1.37.0`, `monitoring: "False"`, `upgrade: "False"`} {
 		if !strings.Contains(r.stdout, want) {
 			t.Errorf("template defaults lack %s:\n%s", want, r.stdout)
 		}
