@@ -1,6 +1,7 @@
 package plugin
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"os"
@@ -25,6 +26,8 @@ type SourceFlags struct {
 	SetLiteral []string
 	// SkipCRDs leaves the pack's crds/ out (install and upgrade --skip-crds).
 	SkipCRDs bool
+	// PostRender pipes objects and hooks through a program (--post-renderer).
+	PostRender PostRenderFlags
 }
 
 // AddFlags registers the value flags (as Helm spells them) and kubectl's -f/-R/-k.
@@ -39,6 +42,7 @@ func (s *SourceFlags) AddFlags(cmd *cobra.Command) {
 	f.StringSliceVarP(&s.Filename.Filenames, "filename", "f", nil, "Plain manifests instead of a pack: files, directories, URLs or - for stdin (repeatable)")
 	f.BoolVarP(&s.Filename.Recursive, "recursive", "R", false, "Process the -f directories recursively")
 	f.StringVarP(&s.Filename.Kustomize, "kustomize", "k", "", "Build a kustomization directory and use its output")
+	s.PostRender.AddFlags(cmd)
 }
 
 // GaveValues tells whether any value flag was given (an upgrade without one reuses the
@@ -90,6 +94,9 @@ func (s *SourceFlags) Load(cf *genericclioptions.ConfigFlags, packArg string, ex
 		if err != nil {
 			return nil, err
 		}
+		if res, err = s.PostRender.Run(context.Background(), res); err != nil {
+			return nil, err
+		}
 		return &Rendered{Result: res}, nil
 	}
 	pk, err := pack.Load(packArg)
@@ -121,6 +128,9 @@ func (s *SourceFlags) Load(cf *genericclioptions.ConfigFlags, packArg string, ex
 	}
 	if s.SkipCRDs {
 		res.CRDs = nil
+	}
+	if res, err = s.PostRender.Run(context.Background(), res); err != nil {
+		return nil, err
 	}
 	return &Rendered{Result: res, Pack: pk, Values: resolved}, nil
 }

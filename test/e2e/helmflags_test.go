@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"context"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -260,4 +261,30 @@ data:
 		}
 	}
 	expectExit(t, 3, "--kube-version", "template", "x", pk, "--kube-version", "one.thirty")
+}
+
+// --post-renderer: objects and hooks go through the program (with --post-renderer-args), and
+// what it prints is what is applied and recorded.
+func TestPostRenderer(t *testing.T) {
+	t.Parallel()
+	ns := testenv.Namespace(t)
+	dir := writeFiles(t, map[string]string{"post.sh": "#!/bin/sh\nsed -e \"s/LOG_LEVEL: info/LOG_LEVEL: $1/\" -e 's#shop/migrate:3.1#shop/migrate:post#'\n"})
+	exe := filepath.Join(dir, "post.sh")
+	if err := os.Chmod(exe, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	mustSherpack(t, "install", "shop", webapp, "-n", ns, "--set", "replicas=1", "--post-renderer", exe, "--post-renderer-args", "warn")
+	cm, err := testenv.Clientset(t).CoreV1().ConfigMaps(ns).Get(context.Background(), "shop-webapp-config", metav1.GetOptions{})
+	if err != nil || cm.Data["LOG_LEVEL"] != "warn" {
+		t.Fatalf("object not post-rendered: %v %v", err, cm.Data)
+	}
+	if h := mustSherpack(t, "get", "hooks", "shop", "-n", ns).stdout; !strings.Contains(h, "shop/migrate:post") {
+		t.Fatalf("hooks not post-rendered:\n%s", h)
+	}
+	if tpl := mustSherpack(t, "template", "shop", webapp, "--post-renderer", exe, "--post-renderer-args", "error").stdout; !strings.Contains(tpl, "LOG_LEVEL: error") || !strings.Contains(tpl, "# Source: webapp/templates/configmap.yaml") {
+		t.Fatalf("template --post-renderer:\n%.600s", tpl)
+	}
+	bad := writeFiles(t, map[string]string{"bad.sh": "#!/bin/sh\necho broken >&2\nexit 7\n"})
+	_ = os.Chmod(filepath.Join(bad, "bad.sh"), 0o755)
+	expectExit(t, 3, "broken", "upgrade", "shop", webapp, "-n", ns, "--post-renderer", filepath.Join(bad, "bad.sh"))
 }
