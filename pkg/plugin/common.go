@@ -46,6 +46,8 @@ type OperationFlags struct {
 	lifecycle.CommonOptions
 	Progress  string
 	HideNotes bool
+	// Apply are --field-manager and --force-replace, handed to the apply client.
+	Apply apply.CLIOptions
 }
 
 // AddFlags registers them; withDryRun adds --dry-run.
@@ -63,6 +65,7 @@ func (f *OperationFlags) AddFlags(cmd *cobra.Command, withAtomic bool) {
 	fl.StringVar(&f.Description, "description", "", "Description recorded with the revision")
 	fl.IntVar(&f.HistoryMax, "history-max", 10, "Revisions kept after a successful operation (0 = all); the last deployed one is always kept")
 	fl.StringVar(&f.Progress, "progress", "auto", "Progress on stderr: auto (plain lines), plain, json or none")
+	f.addApplyFlags(cmd)
 }
 
 // Validate checks the values.
@@ -82,6 +85,9 @@ func (f *OperationFlags) Validate() error {
 	}
 	if f.HistoryMax < 0 {
 		return Usagef("--history-max must be 0 (keep all) or more")
+	}
+	if f.Apply.FieldManager == "" || len(f.Apply.FieldManager) > 128 {
+		return Usagef("--field-manager %q: give a name of 1 to 128 characters", f.Apply.FieldManager)
 	}
 	return nil
 }

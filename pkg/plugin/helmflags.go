@@ -6,6 +6,8 @@ import (
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 
+	"github.com/sherpack/kubectl-sherpack/pkg/apply"
+	"github.com/sherpack/kubectl-sherpack/pkg/lifecycle"
 	"github.com/sherpack/kubectl-sherpack/pkg/pack"
 )
 
@@ -102,6 +104,20 @@ func setLeaf(v any, value string) bool {
 		}
 	}
 	return false
+}
+
+// addApplyFlags are --field-manager and --force-replace (install, upgrade, rollback).
+func (f *OperationFlags) addApplyFlags(cmd *cobra.Command) {
+	fl := cmd.Flags()
+	fl.StringVar(&f.Apply.FieldManager, "field-manager", apply.FieldManager, "Field manager of the server-side applies")
+	fl.BoolVar(&f.Apply.ForceReplace, "force-replace", false, "Delete and recreate an object whose immutable fields changed (the server refuses to update them)")
+}
+
+// configure hands the apply flags to the client.
+func (f *OperationFlags) configure(lc *lifecycle.Client) {
+	if lc.Apply != nil {
+		lc.Apply.CLIOptions = f.Apply
+	}
 }
 
 // addHelmOperationFlags are the Helm 4 spellings install and upgrade also take.

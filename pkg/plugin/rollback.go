@@ -82,6 +82,7 @@ func (o *RollbackOptions) Run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	o.Op.configure(lc)
 	lc.Observer = o.Globals.observer(o.Op.Progress, o.ErrOut)
 	lc.Store.HistoryMax = o.Op.HistoryMax
 	out, err := lc.Rollback(ctx, lifecycle.RollbackOptions{CommonOptions: o.Op.common(false), Name: o.Name, Namespace: o.Namespace, Revision: o.Revision})

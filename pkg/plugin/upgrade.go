@@ -144,6 +144,7 @@ func (o *UpgradeOptions) Run(ctx context.Context) error {
 			return err
 		}
 	}
+	o.Op.configure(lc)
 	lc.Observer = o.Globals.observer(o.Op.Progress, o.ErrOut)
 	lc.Store.HistoryMax = o.Op.HistoryMax
 	out, err := lc.Upgrade(ctx, lifecycle.UpgradeOptions{CommonOptions: o.Op.common(o.CreateNamespace), Name: o.Name, Namespace: o.Namespace,

@@ -288,3 +288,40 @@ func TestPostRenderer(t *testing.T) {
 	_ = os.Chmod(filepath.Join(bad, "bad.sh"), 0o755)
 	expectExit(t, 3, "broken", "upgrade", "shop", webapp, "-n", ns, "--post-renderer", filepath.Join(bad, "bad.sh"))
 }
+
+// An immutable change is refused with the field named and --force-replace suggested; with it
+// the object is deleted and recreated. --field-manager names the manager of the applies.
+func TestForceReplaceAndFieldManager(t *testing.T) {
+	t.Parallel()
+	ns := testenv.Namespace(t)
+	cs := testenv.Clientset(t)
+	ctx := context.Background()
+	cm := func(v string) string {
+		return writeFiles(t, map[string]string{"cm.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: frozen}\nimmutable: true\ndata: {v: \"" + v + "\"}\n"})
+	}
+	mustSherpack(t, "install", "ice", "-f", cm("1"), "-n", ns, "--field-manager", "release-bot")
+	before, err := cs.CoreV1().ConfigMaps(ns).Get(ctx, "frozen", metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	managers := map[string]bool{}
+	for _, m := range before.ManagedFields {
+		managers[m.Manager+"/"+string(m.Operation)] = true
+	}
+	if !managers["release-bot/Apply"] || managers["sherpack/Apply"] {
+		t.Fatalf("--field-manager release-bot: managers %v", managers)
+	}
+	// Another manager of the same fields is a conflict, as server-side apply has it.
+	expectExit(t, 1, `conflict with field manager "release-bot"`, "upgrade", "ice", "-f", cm("2"), "-n", ns)
+	bot := []string{"-n", ns, "--field-manager", "release-bot"}
+	r := expectExit(t, 1, "--force-replace", append([]string{"upgrade", "ice", "-f", cm("2")}, bot...)...)
+	if !strings.Contains(r.stderr, "immutable field(s) data") || !strings.Contains(r.stderr, "ConfigMap/"+ns+"/frozen") {
+		t.Fatalf("the refusal must name the object and the field:\n%s", r.stderr)
+	}
+	mustSherpack(t, append([]string{"upgrade", "ice", "-f", cm("3"), "--force-replace"}, bot...)...)
+	after, err := cs.CoreV1().ConfigMaps(ns).Get(ctx, "frozen", metav1.GetOptions{})
+	if err != nil || after.Data["v"] != "3" || after.UID == before.UID {
+		t.Fatalf("--force-replace: err %v, data %v, uid changed %v", err, after.Data, after.UID != before.UID)
+	}
+	expectExit(t, 3, "--field-manager", "upgrade", "ice", "-f", cm("3"), "-n", ns, "--field-manager", "")
+}
