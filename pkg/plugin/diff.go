@@ -75,7 +75,11 @@ func NewCmdDiff(g *Globals, streams genericiooptions.IOStreams) *cobra.Command {
 	up := &cobra.Command{
 		Use:   "upgrade NAME (PACK | -f FILENAME)",
 		Short: "What an upgrade would do: objects added, changed, pruned; drift; hooks that would run",
-		Args:  cobra.RangeArgs(1, 2),
+		Example: templates.Examples(`
+			kubectl sherpack diff upgrade shop ./examples/webapp -n prod --set replicas=4
+			kubectl sherpack diff upgrade shop ./examples/webapp -n prod --values prod.yaml -U 1 --detailed-exitcode
+			kubectl sherpack diff upgrade shop ./examples/webapp -n prod -o json`),
+		Args: cobra.RangeArgs(1, 2),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			pk := ""
 			if len(args) > 1 {
@@ -101,7 +105,10 @@ func NewCmdDiff(g *Globals, streams genericiooptions.IOStreams) *cobra.Command {
 	revs := &cobra.Command{
 		Use:   "revisions NAME R1 R2",
 		Short: "What changed between two stored revisions: objects, values, hooks",
-		Args:  cobra.ExactArgs(3),
+		Example: templates.Examples(`
+			kubectl sherpack diff revisions shop 2 3 -n prod
+			kubectl sherpack diff revisions shop 1 4 -n prod -o name`),
+		Args: cobra.ExactArgs(3),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			r1, e1 := strconv.Atoi(args[1])
 			r2, e2 := strconv.Atoi(args[2])
@@ -118,7 +125,10 @@ func NewCmdDiff(g *Globals, streams genericiooptions.IOStreams) *cobra.Command {
 	drift := &cobra.Command{
 		Use:   "drift NAME",
 		Short: "What changed in the cluster since the deployed revision: fields edited by hand, objects deleted",
-		Args:  cobra.ExactArgs(1),
+		Example: templates.Examples(`
+			kubectl sherpack diff drift shop -n prod
+			kubectl sherpack diff drift shop -n prod --all-fields --detailed-exitcode`),
+		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return o.run(cmd.Context(), "drift", args[0], func(lc *lifecycle.Client, do lifecycle.DiffOptions) (*diff.Report, error) {
 				return lc.DiffDrift(ctxOr(cmd.Context()), do)
