@@ -28,6 +28,8 @@ type SourceFlags struct {
 	SkipCRDs bool
 	// PostRender pipes objects and hooks through a program (--post-renderer).
 	PostRender PostRenderFlags
+	// SkipSchemaValidation takes values the pack's schema would refuse.
+	SkipSchemaValidation bool
 }
 
 // AddFlags registers the value flags (as Helm spells them) and kubectl's -f/-R/-k.
@@ -43,6 +45,7 @@ func (s *SourceFlags) AddFlags(cmd *cobra.Command) {
 	f.BoolVarP(&s.Filename.Recursive, "recursive", "R", false, "Process the -f directories recursively")
 	f.StringVarP(&s.Filename.Kustomize, "kustomize", "k", "", "Build a kustomization directory and use its output")
 	s.PostRender.AddFlags(cmd)
+	f.BoolVar(&s.SkipSchemaValidation, "skip-schema-validation", false, "Do not check the values against the pack's values.schema (its defaults still apply)")
 }
 
 // GaveValues tells whether any value flag was given (an upgrade without one reuses the
@@ -118,7 +121,11 @@ func (s *SourceFlags) Load(cf *genericclioptions.ConfigFlags, packArg string, ex
 		return nil, err
 	}
 	user = append(user, literal...)
-	resolved, err := pk.ResolveValues(append(extra, user...))
+	resolve := pk.ResolveValues
+	if s.SkipSchemaValidation {
+		resolve = pk.ResolveValuesUnvalidated
+	}
+	resolved, err := resolve(append(extra, user...))
 	if err != nil {
 		return nil, &UsageError{Msg: err.Error()}
 	}

@@ -173,6 +173,11 @@ func TestHelmOperationFlags(t *testing.T) {
 	}
 	mustSherpack(t, "upgrade", "shop", webapp, "-n", ns, "--wait=hookOnly", "--reuse-values")
 	expectExit(t, 3, "--wait", "upgrade", "shop", webapp, "-n", ns, "--wait=sometimes")
+	expectExit(t, 3, "must be one of", "upgrade", "shop", webapp, "-n", ns, "--reuse-values", "--set", "config.logLevel=loud")
+	mustSherpack(t, "upgrade", "shop", webapp, "-n", ns, "--reuse-values", "--set", "config.logLevel=loud", "--skip-schema-validation")
+	if cm, _ := cs.CoreV1().ConfigMaps(ns).Get(ctx, "shop-webapp-config", metav1.GetOptions{}); cm.Data["LOG_LEVEL"] != "loud" {
+		t.Fatalf("--skip-schema-validation: LOG_LEVEL %q", cm.Data["LOG_LEVEL"])
+	}
 
 	// --rollback-on-failure is --atomic: a failed install is undone.
 	stuck := writeFiles(t, map[string]string{"d.yaml": `apiVersion: apps/v1
