@@ -48,6 +48,8 @@ type OperationFlags struct {
 	HideNotes bool
 	// Apply are --field-manager and --force-replace, handed to the apply client.
 	Apply apply.CLIOptions
+	// Labels are --labels (install, upgrade).
+	Labels map[string]string
 }
 
 // AddFlags registers them; withDryRun adds --dry-run.
@@ -85,6 +87,9 @@ func (f *OperationFlags) Validate() error {
 	}
 	if f.HistoryMax < 0 {
 		return Usagef("--history-max must be 0 (keep all) or more")
+	}
+	if err := f.validateLabels(); err != nil {
+		return err
 	}
 	if f.Apply.FieldManager == "" || len(f.Apply.FieldManager) > 128 {
 		return Usagef("--field-manager %q: give a name of 1 to 128 characters", f.Apply.FieldManager)

@@ -1,6 +1,7 @@
 package plugin
 
 import (
+	"context"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -9,6 +10,8 @@ import (
 	"github.com/sherpack/kubectl-sherpack/pkg/apply"
 	"github.com/sherpack/kubectl-sherpack/pkg/lifecycle"
 	"github.com/sherpack/kubectl-sherpack/pkg/pack"
+	"github.com/sherpack/kubectl-sherpack/pkg/releases"
+	rendering "github.com/sherpack/kubectl-sherpack/pkg/render"
 )
 
 // waitValue is --wait as Helm 4 spells it: a boolean (--wait, --wait=false) or a strategy.
@@ -125,4 +128,70 @@ func (f *OperationFlags) addHelmOperationFlags(cmd *cobra.Command) {
 	fl := cmd.Flags()
 	fl.BoolVar(&f.Atomic, "rollback-on-failure", false, "Helm 4's name of --atomic")
 	fl.BoolVar(&f.HideNotes, "hide-notes", false, "Do not print the pack's NOTES after the summary")
+}
+
+// addLabelsFlag registers --labels k=v,... (install, upgrade).
+func (f *OperationFlags) addLabelsFlag(cmd *cobra.Command, upgrade bool) {
+	usage := "Labels recorded on the release (k=v, comma-separated or repeated); list -l selects on them"
+	if upgrade {
+		usage += ". Merged with the previous revision's labels; k=null removes one"
+	}
+	cmd.Flags().StringToStringVar(&f.Labels, "labels", nil, usage)
+}
+
+// validateLabels refuses keys the record reserves and what Kubernetes would refuse.
+func (f *OperationFlags) validateLabels() error {
+	set := map[string]string{}
+	for k, v := range f.Labels {
+		if v != "null" {
+			set[k] = v
+		}
+	}
+	if err := releases.ValidateUserLabels(set); err != nil {
+		return Usagef("--labels: %v", err)
+	}
+	return nil
+}
+
+// labelsOnto are the labels of the new revision: the previous revision's (upgrade), then
+// --labels, where k=null removes k.
+func (f *OperationFlags) labelsOnto(previous map[string]string) map[string]string {
+	out := map[string]string{}
+	for k, v := range releases.UserLabels(previous) {
+		out[k] = v
+	}
+	for k, v := range f.Labels {
+		if v == "null" {
+			delete(out, k)
+			continue
+		}
+		out[k] = v
+	}
+	if len(out) == 0 {
+		return nil
+	}
+	return out
+}
+
+// withLabels records labels on the revision the render makes.
+func withLabels(render lifecycle.RenderFunc, labels map[string]string) lifecycle.RenderFunc {
+	return func(info rendering.ReleaseInfo, previous []pack.Layer) (*lifecycle.Rendered, error) {
+		r, err := render(info, previous)
+		if err == nil && r != nil {
+			r.Labels = labels
+		}
+		return r, err
+	}
+}
+
+// previousLabels are the labels of the release's latest revision (none if it does not exist).
+func previousLabels(ctx context.Context, lc *lifecycle.Client, ns, name string) (map[string]string, error) {
+	r, err := lc.Store.Latest(ctx, ns, name)
+	if releases.IsNotFound(err) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	return r.Labels, nil
 }

@@ -66,7 +66,7 @@ func (o *HistoryOptions) Run(ctx context.Context, name string) error {
 	}
 	objs := make([]*unstructured.Unstructured, len(h))
 	for i, m := range h {
-		objs[i] = lifecycle.AsUnstructured(m)
+		objs[i] = summaryObject(m)
 	}
 	return o.Out.PrintObjects(o.IOStreams.Out, objs, false)
 }

@@ -55,6 +55,7 @@ func NewCmdInstall(g *Globals, streams genericiooptions.IOStreams) *cobra.Comman
 	cmd.Flags().Lookup("dry-run").NoOptDefVal = "client"
 	cmd.Flags().BoolVar(&o.CreateNamespace, "create-namespace", false, "Create the release namespace if it does not exist")
 	o.Output.AddResultFlags(cmd)
+	o.Op.addLabelsFlag(cmd, false)
 	cmd.Flags().BoolVar(&o.Source.SkipCRDs, "skip-crds", false, "Do not apply the CustomResourceDefinitions of the pack's crds/")
 	cmd.ValidArgsFunction = g.completeReleaseThenFiles
 	return cmd
@@ -98,7 +99,7 @@ func (o *InstallOptions) Run(ctx context.Context) error {
 	lc.Observer = o.Globals.observer(o.Op.Progress, o.ErrOut)
 	lc.Store.HistoryMax = o.Op.HistoryMax
 	out, err := lc.Install(ctx, lifecycle.InstallOptions{CommonOptions: o.Op.common(o.CreateNamespace), Name: o.Name, Namespace: o.Namespace,
-		Render: o.Globals.renderFunc(ctx, &o.Source, o.PackArg, lc)})
+		Render: withLabels(o.Globals.renderFunc(ctx, &o.Source, o.PackArg, lc), o.Op.labelsOnto(nil))})
 	finishProgress(lc.Observer)
 	if err != nil {
 		return err

@@ -10,7 +10,6 @@ import (
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 	"k8s.io/kubectl/pkg/util/templates"
 
-	"github.com/sherpack/kubectl-sherpack/pkg/lifecycle"
 	"github.com/sherpack/kubectl-sherpack/pkg/printers"
 	"github.com/sherpack/kubectl-sherpack/pkg/releases"
 )
@@ -42,7 +41,8 @@ func NewCmdList(g *Globals, streams genericiooptions.IOStreams) *cobra.Command {
 		Long: templates.LongDesc(`
 			List releases. Only the labels and annotations of the release records are read: no
 			payload is fetched or decoded, so listing stays fast with long histories.
-			-l selects on the fields name, namespace, status, pack and version.
+			-l selects on the fields name, namespace, status, pack and version, and on the
+			labels given with --labels at install or upgrade.
 			Sorted by namespace and name (-d: by date of the latest revision, oldest first;
 			-r reverses); --filter, --offset and -m/--max apply in that order.`),
 		Example: templates.Examples(`
@@ -136,7 +136,7 @@ func (o *ListOptions) Run(ctx context.Context) error {
 	}
 	objs := make([]*unstructured.Unstructured, len(kept))
 	for i, m := range kept {
-		objs[i] = lifecycle.AsUnstructured(m)
+		objs[i] = summaryObject(m)
 	}
 	return o.Out.PrintObjects(o.IOStreams.Out, objs, false)
 }

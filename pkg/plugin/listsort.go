@@ -21,9 +21,17 @@ func compileFilter(expr string) (*regexp.Regexp, error) {
 	return re, nil
 }
 
-// listFields are what list -l selects on: the record's own fields.
+// listFields are what list -l selects on: the release's labels (--labels), then the record's
+// own fields, which a label of the same name never hides.
 func listFields(m releases.Meta) labels.Set {
-	return labels.Set{"name": m.Name, "namespace": m.Namespace, "status": string(m.State), "pack": m.Pack, "version": m.PackVersion}
+	set := labels.Set{}
+	for k, v := range m.Labels {
+		set[k] = v
+	}
+	for k, v := range map[string]string{"name": m.Name, "namespace": m.Namespace, "status": string(m.State), "pack": m.Pack, "version": m.PackVersion} {
+		set[k] = v
+	}
+	return set
 }
 
 // sortReleases orders list's output: by namespace and name, or by date with -d; -r reverses.

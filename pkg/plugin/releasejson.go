@@ -51,6 +51,19 @@ func releaseObject(r *releases.Release, res []lifecycle.ResourceStatus) (*unstru
 	return &unstructured.Unstructured{Object: m}, nil
 }
 
+// summaryObject is a list or history item: the record's metadata only, with its labels.
+func summaryObject(m releases.Meta) *unstructured.Unstructured {
+	u := lifecycle.AsUnstructured(m)
+	if len(m.Labels) > 0 {
+		l := map[string]any{}
+		for k, v := range m.Labels {
+			l[k] = v
+		}
+		u.Object["labels"] = l
+	}
+	return u
+}
+
 // metadataObject is `get metadata`: what identifies a revision, without values, manifest or hooks.
 func metadataObject(r *releases.Release) *unstructured.Unstructured {
 	m := map[string]any{

@@ -70,6 +70,7 @@ func NewCmdUpgrade(g *Globals, streams genericiooptions.IOStreams) *cobra.Comman
 	f.BoolVar(&o.CleanupOnFail, "cleanup-on-fail", false, "Delete the objects a failed upgrade created")
 	f.BoolVar(&o.ShowDiff, "diff", false, "Print what the upgrade will change (as diff upgrade) before applying it")
 	o.Output.AddResultFlags(cmd)
+	o.Op.addLabelsFlag(cmd, true)
 	f.BoolVar(&o.Source.SkipCRDs, "skip-crds", false, "Do not apply the CustomResourceDefinitions of the pack's crds/")
 	cmd.ValidArgsFunction = g.completeReleaseThenFiles
 	return cmd
@@ -147,8 +148,12 @@ func (o *UpgradeOptions) Run(ctx context.Context) error {
 	o.Op.configure(lc)
 	lc.Observer = o.Globals.observer(o.Op.Progress, o.ErrOut)
 	lc.Store.HistoryMax = o.Op.HistoryMax
+	prevLabels, err := previousLabels(ctx, lc, o.Namespace, o.Name)
+	if err != nil {
+		return err
+	}
 	out, err := lc.Upgrade(ctx, lifecycle.UpgradeOptions{CommonOptions: o.Op.common(o.CreateNamespace), Name: o.Name, Namespace: o.Namespace,
-		Render: o.Globals.renderFunc(ctx, &o.Source, o.PackArg, lc), ValuesMode: o.valuesMode(), UserGaveValues: o.Source.GaveValues(),
+		Render: withLabels(o.Globals.renderFunc(ctx, &o.Source, o.PackArg, lc), o.Op.labelsOnto(prevLabels)), ValuesMode: o.valuesMode(), UserGaveValues: o.Source.GaveValues(),
 		Install: o.Install, CleanupOnFail: o.CleanupOnFail})
 	finishProgress(lc.Observer)
 	if err != nil {

@@ -330,3 +330,39 @@ func TestForceReplaceAndFieldManager(t *testing.T) {
 	}
 	expectExit(t, 3, "--field-manager", "upgrade", "ice", "-f", cm("3"), "-n", ns, "--field-manager", "")
 }
+
+// --labels are recorded on the release (on its storage objects, as Helm 4 does), merged on
+// upgrade (k=null removes one), and list -l selects on them.
+func TestReleaseLabels(t *testing.T) {
+	t.Parallel()
+	ns := testenv.Namespace(t)
+	cm := func(name string) string {
+		return writeFiles(t, map[string]string{"cm.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: " + name + "}\n"})
+	}
+	mustSherpack(t, "install", "pay", "-f", cm("pay"), "-n", ns, "--labels", "team=payments,tier=web")
+	mustSherpack(t, "install", "ops", "-f", cm("ops"), "-n", ns, "--labels", "team=ops")
+	if got := strings.TrimSpace(mustSherpack(t, "list", "-n", ns, "-q", "-l", "team=payments").stdout); got != "pay" {
+		t.Fatalf("list -l team=payments: %q", got)
+	}
+	if got := strings.Fields(mustSherpack(t, "list", "-n", ns, "-q", "-l", "team").stdout); len(got) != 2 {
+		t.Fatalf("list -l team: %q", got)
+	}
+	mustSherpack(t, "upgrade", "pay", "-f", cm("pay"), "-n", ns, "--labels", "tier=null,env=prod")
+	if got := mustSherpack(t, "get", "metadata", "pay", "-n", ns, "-o", "jsonpath={.labels}").stdout; got != `{"env":"prod","team":"payments"}` {
+		t.Fatalf("labels after the upgrade: %s", got)
+	}
+	if got := strings.TrimSpace(mustSherpack(t, "list", "-n", ns, "-q", "-l", "tier").stdout); got != "" {
+		t.Fatalf("tier=null must remove the label: %q", got)
+	}
+	// On the record itself, next to sherpack's own labels.
+	for _, s := range releaseSecrets(t, ns) {
+		if s.Labels["name"] == "pay" && s.Labels["version"] == "2" && (s.Labels["env"] != "prod" || s.Labels["owner"] != "sherpack") {
+			t.Fatalf("record labels: %v", s.Labels)
+		}
+	}
+	mustSherpack(t, "upgrade", "pay", "-f", cm("pay"), "-n", ns)
+	if got := mustSherpack(t, "list", "-n", ns, "-l", "env=prod", "-o", "jsonpath={.items[*].labels.team}").stdout; got != "payments" {
+		t.Fatalf("an upgrade without --labels keeps them: %q", got)
+	}
+	expectExit(t, 3, "reserved", "install", "x", "-f", cm("x"), "-n", ns, "--labels", "status=mine")
+}
