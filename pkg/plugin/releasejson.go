@@ -104,7 +104,7 @@ type diffDocument struct {
 // AddResultFlags registers -o on a command that changes a release: without it a human summary
 // is printed; with it the resulting release revision, through kubectl's printers.
 func (f *OutputFlags) AddResultFlags(cmd *cobra.Command) {
-	f.addOutput(cmd, "text")
+	f.addOutput(cmd, "a human summary; with -o, the resulting release revision, see docs/json.md")
 }
 
 // Human tells whether the human summary is wanted rather than a printed object.
