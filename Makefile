@@ -5,7 +5,7 @@ GO ?= go
 OUT := $(CURDIR)/_output
 BIN := $(OUT)/bin
 TOOLS := $(OUT)/tools
-VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo v0.0.0-dev)
+VERSION ?= $(shell ./hack/version.sh)
 COMMIT ?= $(shell git rev-parse --short HEAD 2>/dev/null || echo unknown)
 PKG := github.com/sherpack/kubectl-sherpack/pkg/plugin
 LDFLAGS := -s -w -X $(PKG).version=$(VERSION) -X $(PKG).gitCommit=$(COMMIT) -X $(PKG).buildDate=$(shell date -u +%Y-%m-%dT%H:%M:%SZ)
@@ -19,6 +19,7 @@ build: ## the plugin binary and the cluster helper
 	@mkdir -p $(BIN)
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN)/kubectl-sherpack ./cmd/kubectl-sherpack
 	CGO_ENABLED=0 $(GO) build -o $(BIN)/cluster ./hack/cluster
+	@install -m 0755 hack/completion/kubectl_complete-sherpack $(BIN)/kubectl_complete-sherpack
 
 tools: ## control plane binaries, built from pinned modules only when missing
 	BIN_DIR=$(TOOLS) ./hack/build-tools.sh
@@ -43,14 +44,16 @@ lint:
 bench: tools build ## benchmarks (some need the control plane; started and stopped here)
 	./hack/bench.sh
 
-dist: ## static binaries for linux/darwin x amd64/arm64, tar.gz with LICENSE, sha256, .krew.yaml filled in
+dist: ## static binaries for linux/darwin/windows x amd64/arm64 as tar.gz (with the completion helper and LICENSE), sha256, dist/sherpack.yaml
 	./hack/dist.sh $(VERSION) '$(LDFLAGS)'
 
-krew-validate: ## validate the krew manifest with krew's own validator (built on its own)
+krew-validate: ## validate dist/sherpack.yaml (written by make dist) with krew's own validator (built on its own)
 	./hack/krew-validate.sh
 
-install: build ## copy kubectl-sherpack to $(PREFIX)/bin (default ~/.local/bin), which must be on PATH
-	@dst=$${PREFIX:-$$HOME/.local}/bin; mkdir -p $$dst; cp $(BIN)/kubectl-sherpack $$dst/; echo "installed $$dst/kubectl-sherpack"
+install: build ## copy kubectl-sherpack and its completion helper to $(PREFIX)/bin (default ~/.local/bin), which must be on PATH
+	@dst=$${PREFIX:-$$HOME/.local}/bin; mkdir -p $$dst; \
+	  install -m 0755 $(BIN)/kubectl-sherpack $(BIN)/kubectl_complete-sherpack $$dst/; \
+	  echo "installed $$dst/kubectl-sherpack and $$dst/kubectl_complete-sherpack (completion of kubectl sherpack)"
 
 clean:
 	rm -rf $(OUT)/bin $(OUT)/cluster dist

@@ -7,6 +7,9 @@ import (
 	"os"
 
 	"k8s.io/cli-runtime/pkg/genericiooptions"
+	// Auth provider plugins, as kubectl links them: kubeconfigs whose user has an
+	// auth-provider (oidc; gcp and azure now point to their exec plugins) work.
+	_ "k8s.io/client-go/plugin/pkg/client/auth"
 
 	"github.com/sherpack/kubectl-sherpack/pkg/plugin"
 )

@@ -43,6 +43,9 @@ type Client struct {
 	// known is what Preflight read of the objects about to be applied (nil: absent).
 	known   map[manifest.Key]*metav1.PartialObjectMetadata
 	knownMu sync.Mutex
+
+	// CLIOptions: --field-manager and --force-replace (fieldmanager.go, replace.go).
+	CLIOptions
 }
 
 // NewClient builds a Client from a REST config.
@@ -130,9 +133,13 @@ func (c *Client) Apply(ctx context.Context, obj *unstructured.Unstructured, defa
 		return nil, err
 	}
 	force := o.Force
-	opts := metav1.PatchOptions{FieldManager: FieldManager, Force: &force}
+	opts := metav1.PatchOptions{FieldManager: c.fieldManager(), Force: &force}
 	if o.DryRun {
 		opts.DryRun = []string{metav1.DryRunAll}
 	}
-	return ri.Patch(ctx, obj.GetName(), types.ApplyPatchType, body, opts)
+	out, err := ri.Patch(ctx, obj.GetName(), types.ApplyPatchType, body, opts)
+	if err != nil {
+		return c.immutable(ctx, ri, obj, body, opts, err)
+	}
+	return out, nil
 }

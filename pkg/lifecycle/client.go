@@ -61,6 +61,8 @@ type Rendered struct {
 	*render.Result
 	Pack   *pack.Pack     // nil for plain manifests
 	Values *pack.Resolved // nil for plain manifests
+	// Labels are recorded on the revision (--labels); list -l selects on them.
+	Labels map[string]string
 }
 
 // RenderFunc renders the release once its revision is known; previous are the values layers of

@@ -44,16 +44,22 @@ func (g *Globals) Lifecycle() (*lifecycle.Client, error) {
 // bound to flags, and how to show progress.
 type OperationFlags struct {
 	lifecycle.CommonOptions
-	Progress string
+	Progress  string
+	HideNotes bool
+	// Apply are --field-manager and --force-replace, handed to the apply client.
+	Apply apply.CLIOptions
+	// Labels are --labels (install, upgrade).
+	Labels map[string]string
 }
 
 // AddFlags registers them; withDryRun adds --dry-run.
 func (f *OperationFlags) AddFlags(cmd *cobra.Command, withAtomic bool) {
 	fl := cmd.Flags()
-	fl.BoolVar(&f.Wait, "wait", true, "Wait until every object is ready (kstatus), wave by wave")
+	addWaitFlag(fl, &f.Wait, true, "Wait until every object is ready (kstatus), wave by wave")
 	fl.DurationVar(&f.Timeout, "timeout", 5*time.Minute, "Time the whole operation may take (hooks and waits included)")
 	if withAtomic {
 		fl.BoolVar(&f.Atomic, "atomic", false, "On failure, undo: uninstall a failed install, roll a failed upgrade back to the last deployed revision")
+		f.addHelmOperationFlags(cmd)
 	}
 	fl.BoolVar(&f.NoHooks, "no-hooks", false, "Do not run the release's hooks")
 	fl.BoolVar(&f.ForceConflicts, "force-conflicts", false, "Take fields that other field managers own (server-side apply force)")
@@ -61,6 +67,7 @@ func (f *OperationFlags) AddFlags(cmd *cobra.Command, withAtomic bool) {
 	fl.StringVar(&f.Description, "description", "", "Description recorded with the revision")
 	fl.IntVar(&f.HistoryMax, "history-max", 10, "Revisions kept, failed ones included, pruned after every operation (0 = all); the last deployed one is always kept")
 	fl.StringVar(&f.Progress, "progress", "auto", "Progress on stderr: auto (plain lines), plain, json or none")
+	f.addApplyFlags(cmd)
 }
 
 // Validate checks the values.
@@ -80,6 +87,12 @@ func (f *OperationFlags) Validate() error {
 	}
 	if f.HistoryMax < 0 {
 		return Usagef("--history-max must be 0 (keep all) or more")
+	}
+	if err := f.validateLabels(); err != nil {
+		return err
+	}
+	if f.Apply.FieldManager == "" || len(f.Apply.FieldManager) > 128 {
+		return Usagef("--field-manager %q: give a name of 1 to 128 characters", f.Apply.FieldManager)
 	}
 	return nil
 }

@@ -33,6 +33,8 @@ type DiffOptions struct {
 	ReuseValues      bool
 	ResetValues      bool
 	ResetThenReuse   bool
+	// release and namespace of the diff, for -o json.
+	release, namespace string
 	genericiooptions.IOStreams
 }
 
@@ -64,14 +66,20 @@ func NewCmdDiff(g *Globals, streams genericiooptions.IOStreams) *cobra.Command {
 	addCommon := func(c *cobra.Command) {
 		f := c.Flags()
 		f.StringVarP(&o.Output, "output", "o", "diff", "Output: diff (unified, coloured on a terminal), json or name")
-		f.IntVar(&o.Context, "context", 3, "Lines of context in unified diffs")
+		_ = c.RegisterFlagCompletionFunc("output", fixedCompletion("diff", "json", "name"))
+		// -U/--unified as diff(1) and git: --context is kubectl's (the kubeconfig context).
+		f.IntVarP(&o.Context, "unified", "U", 3, "Lines of context in unified diffs")
 		f.BoolVar(&o.DetailedExitCode, "detailed-exitcode", false, "Exit 0 when nothing differs, 2 when something does, 1 on error")
 		f.BoolVar(&o.ShowSecrets, "show-secrets", false, "Print Secret values instead of masking them")
 	}
 	up := &cobra.Command{
 		Use:   "upgrade NAME (PACK | -f FILENAME)",
 		Short: "What an upgrade would do: objects added, changed, pruned; drift; hooks that would run",
-		Args:  cobra.RangeArgs(1, 2),
+		Example: templates.Examples(`
+			kubectl sherpack diff upgrade shop ./examples/webapp -n prod --set replicas=4
+			kubectl sherpack diff upgrade shop ./examples/webapp -n prod --values prod.yaml -U 1 --detailed-exitcode
+			kubectl sherpack diff upgrade shop ./examples/webapp -n prod -o json`),
+		Args: cobra.RangeArgs(1, 2),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			pk := ""
 			if len(args) > 1 {
@@ -82,12 +90,13 @@ func NewCmdDiff(g *Globals, streams genericiooptions.IOStreams) *cobra.Command {
 			}
 			return o.run(cmd.Context(), "upgrade", args[0], func(lc *lifecycle.Client, do lifecycle.DiffOptions) (*diff.Report, error) {
 				do.Render = o.Globals.renderFunc(cmd.Context(), &o.Source, pk, lc)
-				do.UserGaveValues = !o.Source.Values.Empty()
+				do.UserGaveValues = o.Source.GaveValues()
 				do.ValuesMode = (&UpgradeOptions{ReuseValues: o.ReuseValues, ResetValues: o.ResetValues, ResetThenReuse: o.ResetThenReuse}).valuesMode()
 				return lc.DiffUpgrade(ctxOr(cmd.Context()), do)
 			})
 		},
 	}
+	up.ValidArgsFunction = g.completeReleaseThenFiles
 	o.Source.AddFlags(up)
 	up.Flags().BoolVar(&o.ReuseValues, "reuse-values", false, "As upgrade --reuse-values")
 	up.Flags().BoolVar(&o.ResetValues, "reset-values", false, "As upgrade --reset-values")
@@ -96,7 +105,10 @@ func NewCmdDiff(g *Globals, streams genericiooptions.IOStreams) *cobra.Command {
 	revs := &cobra.Command{
 		Use:   "revisions NAME R1 R2",
 		Short: "What changed between two stored revisions: objects, values, hooks",
-		Args:  cobra.ExactArgs(3),
+		Example: templates.Examples(`
+			kubectl sherpack diff revisions shop 2 3 -n prod
+			kubectl sherpack diff revisions shop 1 4 -n prod -o name`),
+		Args: cobra.ExactArgs(3),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			r1, e1 := strconv.Atoi(args[1])
 			r2, e2 := strconv.Atoi(args[2])
@@ -108,17 +120,22 @@ func NewCmdDiff(g *Globals, streams genericiooptions.IOStreams) *cobra.Command {
 			})
 		},
 	}
+	revs.ValidArgsFunction = g.completeReleaseArgs(2, false)
 	addCommon(revs)
 	drift := &cobra.Command{
 		Use:   "drift NAME",
 		Short: "What changed in the cluster since the deployed revision: fields edited by hand, objects deleted",
-		Args:  cobra.ExactArgs(1),
+		Example: templates.Examples(`
+			kubectl sherpack diff drift shop -n prod
+			kubectl sherpack diff drift shop -n prod --all-fields --detailed-exitcode`),
+		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return o.run(cmd.Context(), "drift", args[0], func(lc *lifecycle.Client, do lifecycle.DiffOptions) (*diff.Report, error) {
 				return lc.DiffDrift(ctxOr(cmd.Context()), do)
 			})
 		},
 	}
+	drift.ValidArgsFunction = g.completeReleaseArgs(0, false)
 	addCommon(drift)
 	drift.Flags().BoolVar(&o.AllFields, "all-fields", false, "Show every difference, not only the fields the release sets")
 	cmd.AddCommand(up, revs, drift)
@@ -149,6 +166,7 @@ func (o *DiffOptions) run(ctx context.Context, mode, name string, f func(*lifecy
 	if err != nil {
 		return err
 	}
+	o.release, o.namespace = name, ns
 	rep, err := f(lc, lifecycle.DiffOptions{Name: name, Namespace: ns, ShowSecrets: o.ShowSecrets, Context: o.Context, AllFields: o.AllFields})
 	if err != nil {
 		return err
@@ -169,7 +187,8 @@ func (o *DiffOptions) run(ctx context.Context, mode, name string, f func(*lifecy
 func (o *DiffOptions) print(rep *diff.Report, mode string) error {
 	switch o.Output {
 	case "json":
-		b, err := json.MarshalIndent(rep, "", "  ")
+		b, err := json.MarshalIndent(diffDocument{APIVersion: OutputAPIVersion, Kind: KindDiff, Release: o.release, Namespace: o.namespace,
+			Mode: mode, HasChanges: rep.HasChanges(), Report: rep}, "", "  ")
 		if err != nil {
 			return err
 		}

@@ -4,9 +4,13 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"sort"
+	"strings"
 	"text/tabwriter"
 
 	"github.com/spf13/cobra"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/cli-runtime/pkg/genericclioptions"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 	"k8s.io/kubectl/pkg/util/templates"
 
@@ -21,6 +25,7 @@ type GetOptions struct {
 	All         bool
 	ShowSources bool
 	Output      string
+	Meta        OutputFlags
 	genericiooptions.IOStreams
 }
 
@@ -28,18 +33,29 @@ type GetOptions struct {
 func NewCmdGet(g *Globals, streams genericiooptions.IOStreams) *cobra.Command {
 	o := &GetOptions{Globals: g, IOStreams: streams}
 	cmd := &cobra.Command{
-		Use:   "get values|manifest|hooks|notes|all NAME",
+		Use:   "get values|metadata|manifest|hooks|notes|all NAME",
 		Short: "Print what a revision recorded: values (with their sources), manifest, hooks, notes",
 		Example: templates.Examples(`
 			kubectl sherpack get values shop -n prod
 			kubectl sherpack get values shop -n prod --all --show-sources
+			kubectl sherpack get metadata shop -n prod -o json
 			kubectl sherpack get manifest shop -n prod --revision 2`),
 	}
-	for _, what := range []string{"values", "manifest", "hooks", "notes", "all"} {
+	examples := map[string]string{
+		"values":   "kubectl sherpack get values shop -n prod -o jsonpath='{.replicas}'",
+		"metadata": "kubectl sherpack get metadata shop -n prod -o jsonpath='{.revision}'",
+		"manifest": "kubectl sherpack get manifest shop -n prod --revision 2",
+		"hooks":    "kubectl sherpack get hooks shop -n prod",
+		"notes":    "kubectl sherpack get notes shop -n prod",
+		"all":      "kubectl sherpack get all shop -n prod --revision 1",
+	}
+	for _, what := range []string{"values", "metadata", "manifest", "hooks", "notes", "all"} {
 		sub := &cobra.Command{
-			Use:   what + " NAME",
-			Short: "Print the " + what + " of a release revision",
-			Args:  cobra.ExactArgs(1),
+			Use:               what + " NAME",
+			Short:             "Print the " + what + " of a release revision",
+			Example:           templates.Examples(examples[what]),
+			Args:              cobra.ExactArgs(1),
+			ValidArgsFunction: g.completeReleaseArgs(0, false),
 			RunE: func(cmd *cobra.Command, args []string) error {
 				if err := validateReleaseName(args[0]); err != nil {
 					return err
@@ -48,10 +64,15 @@ func NewCmdGet(g *Globals, streams genericiooptions.IOStreams) *cobra.Command {
 			},
 		}
 		sub.Flags().IntVar(&o.Revision, "revision", 0, "Revision to read (default: the latest)")
-		if what == "values" {
+		g.registerRevisionFlag(sub)
+		switch what {
+		case "values":
 			sub.Flags().BoolVarP(&o.All, "all", "a", false, "Print the merged values (pack defaults included), not only what the user set")
 			sub.Flags().BoolVar(&o.ShowSources, "show-sources", false, "Print, for each value, the source that set it")
-			sub.Flags().StringVarP(&o.Output, "output", "o", "yaml", "Output format: yaml or json")
+			sub.Flags().StringVarP(&o.Output, "output", "o", "yaml", "Output format: yaml, json, jsonpath=... or go-template=...")
+			_ = sub.RegisterFlagCompletionFunc("output", fixedCompletion("yaml", "json", "jsonpath=", "go-template="))
+		case "metadata":
+			o.Meta.AddResultFlags(sub)
 		}
 		cmd.AddCommand(sub)
 	}
@@ -79,6 +100,8 @@ func (o *GetOptions) Run(ctx context.Context, what, name string) error {
 	switch what {
 	case "values":
 		return o.printValues(r)
+	case "metadata":
+		return o.printMetadata(r)
 	case "manifest":
 		fmt.Fprint(o.Out, r.Manifest)
 	case "hooks":
@@ -139,8 +162,16 @@ func (o *GetOptions) printValues(r *releases.Release) error {
 		fmt.Fprintln(o.Out, string(b))
 		return nil
 	}
+	if strings.HasPrefix(o.Output, "jsonpath") || strings.HasPrefix(o.Output, "go-template") {
+		p := OutputFlags{Output: o.Output, print: genericclioptions.NewPrintFlags("")}
+		pr, err := p.printer()
+		if err != nil {
+			return Usagef("--output %q: %v", o.Output, err)
+		}
+		return pr.PrintObj(&unstructured.Unstructured{Object: pack.DeepCopy(vals)}, o.Out)
+	}
 	if o.Output != "yaml" {
-		return Usagef("--output %q: must be yaml or json", o.Output)
+		return Usagef("--output %q: must be yaml, json, jsonpath=... or go-template=...", o.Output)
 	}
 	o.printYAML(vals)
 	return nil
@@ -148,7 +179,7 @@ func (o *GetOptions) printValues(r *releases.Release) error {
 
 func userKind(k string) bool {
 	switch k {
-	case "values-file", "set", "set-string", "set-file", "set-json", "previous-release":
+	case "values-file", "set", "set-string", "set-file", "set-json", "set-literal", "previous-release":
 		return true
 	}
 	return false
@@ -224,4 +255,30 @@ func splitProvPath(p string) []pathSeg {
 		}
 	}
 	return out
+}
+
+// printMetadata prints what identifies a revision, as helm get metadata does (-o for machines).
+func (o *GetOptions) printMetadata(r *releases.Release) error {
+	if err := o.Meta.Validate(); err != nil {
+		return err
+	}
+	u := metadataObject(r)
+	if !o.Meta.Human() {
+		return o.Meta.PrintObjects(o.Out, []*unstructured.Unstructured{u}, true)
+	}
+	tw := tabwriter.NewWriter(o.Out, 0, 8, 1, ' ', 0)
+	for _, k := range []string{"name", "namespace", "revision", "status", "pack", "packVersion", "appVersion", "createdAt", "updatedAt", "description", "reason"} {
+		if v, ok := u.Object[k]; ok && fmt.Sprint(v) != "" {
+			fmt.Fprintf(tw, "%s:\t%v\n", strings.ToUpper(k), v)
+		}
+	}
+	if len(r.Labels) > 0 {
+		var ls []string
+		for k, v := range r.Labels {
+			ls = append(ls, k+"="+v)
+		}
+		sort.Strings(ls)
+		fmt.Fprintf(tw, "LABELS:\t%s\n", strings.Join(ls, ","))
+	}
+	return tw.Flush()
 }

@@ -43,6 +43,7 @@ func NewCmdHistory(g *Globals, streams genericiooptions.IOStreams) *cobra.Comman
 	}
 	o.Out.AddFlags(cmd, "table")
 	cmd.Flags().IntVar(&o.Max, "max", 256, "Show at most this many of the latest revisions")
+	cmd.ValidArgsFunction = g.completeReleaseArgs(0, false)
 	return cmd
 }
 
@@ -65,7 +66,7 @@ func (o *HistoryOptions) Run(ctx context.Context, name string) error {
 	}
 	objs := make([]*unstructured.Unstructured, len(h))
 	for i, m := range h {
-		objs[i] = lifecycle.AsUnstructured(m)
+		objs[i] = summaryObject(m)
 	}
 	return o.Out.PrintObjects(o.IOStreams.Out, objs, false)
 }

@@ -16,6 +16,7 @@ type InstallOptions struct {
 	Source          SourceFlags
 	Op              OperationFlags
 	CreateNamespace bool
+	Output          OutputFlags
 
 	Name, PackArg, Namespace string
 	genericiooptions.IOStreams
@@ -54,6 +55,10 @@ func NewCmdInstall(g *Globals, streams genericiooptions.IOStreams) *cobra.Comman
 	cmd.Flags().StringVar(&o.Op.DryRun, "dry-run", "none", "none; client: render and print the plan; server: send every object with dryRun=All")
 	cmd.Flags().Lookup("dry-run").NoOptDefVal = "client"
 	cmd.Flags().BoolVar(&o.CreateNamespace, "create-namespace", false, "Create the release namespace if it does not exist")
+	o.Output.AddResultFlags(cmd)
+	o.Op.addLabelsFlag(cmd, false)
+	cmd.Flags().BoolVar(&o.Source.SkipCRDs, "skip-crds", false, "Do not apply the CustomResourceDefinitions of the pack's crds/")
+	cmd.ValidArgsFunction = g.completeReleaseThenFiles
 	return cmd
 }
 
@@ -76,6 +81,9 @@ func (o *InstallOptions) Validate() error {
 	if err := o.Source.ValidateArgs(o.PackArg); err != nil {
 		return err
 	}
+	if err := o.Output.Validate(); err != nil {
+		return err
+	}
 	return o.Op.Validate()
 }
 
@@ -88,17 +96,24 @@ func (o *InstallOptions) Run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	o.Op.configure(lc)
 	lc.Observer = o.Globals.observer(o.Op.Progress, o.ErrOut)
 	lc.Store.HistoryMax = o.Op.HistoryMax
 	out, err := lc.Install(ctx, lifecycle.InstallOptions{CommonOptions: o.Op.common(o.CreateNamespace), Name: o.Name, Namespace: o.Namespace,
-		Render: o.Globals.renderFunc(ctx, &o.Source, o.PackArg, lc)})
+		Render: withLabels(o.Globals.renderFunc(ctx, &o.Source, o.PackArg, lc), o.Op.labelsOnto(nil))})
 	finishProgress(lc.Observer)
 	if err != nil {
 		return err
 	}
+	if !o.Output.Human() {
+		return o.Output.PrintRelease(o.Out, out.Release)
+	}
 	if out.Plan != nil {
 		printDryRun(o.Out, out, o.Op.DryRun)
 		return nil
+	}
+	if o.Op.HideNotes {
+		out.Notes = ""
 	}
 	printSummary(o.Out, "installed", out)
 	return nil

@@ -2,6 +2,7 @@ package plugin
 
 import (
 	"context"
+	"fmt"
 
 	"github.com/spf13/cobra"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
@@ -9,7 +10,6 @@ import (
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 	"k8s.io/kubectl/pkg/util/templates"
 
-	"github.com/sherpack/kubectl-sherpack/pkg/lifecycle"
 	"github.com/sherpack/kubectl-sherpack/pkg/printers"
 	"github.com/sherpack/kubectl-sherpack/pkg/releases"
 )
@@ -22,6 +22,11 @@ type ListOptions struct {
 	Selector      string
 	Status        []string
 	Max           int
+	Offset        int
+	Filter        string
+	Short         bool
+	ByDate        bool
+	Reverse       bool
 
 	genericiooptions.IOStreams
 }
@@ -36,16 +41,24 @@ func NewCmdList(g *Globals, streams genericiooptions.IOStreams) *cobra.Command {
 		Long: templates.LongDesc(`
 			List releases. Only the labels and annotations of the release records are read: no
 			payload is fetched or decoded, so listing stays fast with long histories.
-			-l selects on the fields name, namespace, status, pack and version.`),
+			-l selects on the fields name, namespace, status, pack and version, and on the
+			labels given with --labels at install or upgrade.
+			Sorted by namespace and name (-d: by date of the latest revision, oldest first;
+			-r reverses); --filter, --offset and -m/--max apply in that order.`),
 		Example: templates.Examples(`
 			kubectl sherpack list -A
 			kubectl sherpack list --status failed,pending
+			kubectl sherpack list --filter '^shop' -d -r -m 5
+			kubectl sherpack list -q -l status=deployed
 			kubectl sherpack list -o jsonpath='{.items[*].metadata.name}'
 			kubectl sherpack list -o custom-columns=NAME:.metadata.name,REV:.revision`),
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if err := o.Out.Validate(); err != nil {
 				return err
+			}
+			if o.Max < 0 || o.Offset < 0 {
+				return Usagef("--max and --offset must be 0 or more")
 			}
 			return o.Run(cmd.Context())
 		},
@@ -55,7 +68,13 @@ func NewCmdList(g *Globals, streams genericiooptions.IOStreams) *cobra.Command {
 	f.BoolVarP(&o.AllNamespaces, "all-namespaces", "A", false, "List releases of every namespace")
 	f.StringVarP(&o.Selector, "selector", "l", "", "Selector on name, namespace, status, pack, version (e.g. status=deployed,pack=webapp)")
 	f.StringSliceVar(&o.Status, "status", nil, "Only releases in these states: deployed, failed, pending, superseded, uninstalled, pending-install, ...")
-	f.IntVar(&o.Max, "max", 0, "Print at most this many releases (0 = all)")
+	f.IntVarP(&o.Max, "max", "m", 0, "Print at most this many releases (0 = all)")
+	f.IntVar(&o.Offset, "offset", 0, "Skip this many releases first (with --max: pages)")
+	f.StringVar(&o.Filter, "filter", "", "Only releases whose name matches this regular expression (Go syntax, as Helm)")
+	f.BoolVarP(&o.Short, "short", "q", false, "Print only the release names, one a line")
+	f.BoolVarP(&o.ByDate, "date", "d", false, "Sort by the date of the latest revision, oldest first")
+	f.BoolVarP(&o.Reverse, "reverse", "r", false, "Reverse the sort order")
+	_ = cmd.RegisterFlagCompletionFunc("status", fixedCompletion(stateNames()...))
 	return cmd
 }
 
@@ -84,14 +103,25 @@ func (o *ListOptions) Run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	filter, err := compileFilter(o.Filter)
+	if err != nil {
+		return err
+	}
 	var kept []releases.Meta
 	for _, m := range ms {
-		if sel.Matches(labels.Set{"name": m.Name, "namespace": m.Namespace, "status": string(m.State), "pack": m.Pack, "version": m.PackVersion}) {
+		if filter != nil && !filter.MatchString(m.Name) {
+			continue
+		}
+		if sel.Matches(listFields(m)) {
 			kept = append(kept, m)
 		}
 	}
-	if o.Max > 0 && len(kept) > o.Max {
-		kept = kept[:o.Max]
+	kept = o.page(sortReleases(kept, o.ByDate, o.Reverse))
+	if o.Short && o.Out.Human() {
+		for _, m := range kept {
+			fmt.Fprintln(o.IOStreams.Out, m.Name)
+		}
+		return nil
 	}
 	if table, wide := o.Out.IsTable(); table {
 		if len(kept) == 0 {
@@ -106,7 +136,7 @@ func (o *ListOptions) Run(ctx context.Context) error {
 	}
 	objs := make([]*unstructured.Unstructured, len(kept))
 	for i, m := range kept {
-		objs[i] = lifecycle.AsUnstructured(m)
+		objs[i] = summaryObject(m)
 	}
 	return o.Out.PrintObjects(o.IOStreams.Out, objs, false)
 }

@@ -22,9 +22,27 @@ type OutputFlags struct {
 
 // AddFlags registers -o and --no-headers.
 func (f *OutputFlags) AddFlags(cmd *cobra.Command, tableName string) {
-	f.print = genericclioptions.NewPrintFlags("")
-	cmd.Flags().StringVarP(&f.Output, "output", "o", "", fmt.Sprintf("Output format: %s (default), wide, json, yaml, name, jsonpath=..., go-template=..., custom-columns=...", tableName))
+	f.addOutput(cmd, tableName)
 	cmd.Flags().BoolVar(&f.NoHeaders, "no-headers", false, "Do not print the header row of tables")
+}
+
+// objectFormats are the -o values of every command; tables add wide and custom-columns.
+var (
+	objectFormats = []string{"json", "yaml", "name", "jsonpath=", "jsonpath-as-json=", "go-template="}
+	tableFormats  = append([]string{"wide", "custom-columns="}, objectFormats...)
+)
+
+func (f *OutputFlags) addOutput(cmd *cobra.Command, tableName string) {
+	f.print = genericclioptions.NewPrintFlags("")
+	formats, help := tableFormats, "Output format: table (default), wide, json, yaml, name, jsonpath=..., go-template=..., custom-columns=..."
+	if tableName != "table" {
+		formats, help = objectFormats, fmt.Sprintf("Output format: json, yaml, name, jsonpath=..., go-template=... (default: %s)", tableName)
+	}
+	cmd.Flags().StringVarP(&f.Output, "output", "o", "", help)
+	_ = cmd.RegisterFlagCompletionFunc("output", func(_ *cobra.Command, _ []string, toComplete string) ([]string, cobra.ShellCompDirective) {
+		out, _ := fixedCompletion(formats...)(nil, nil, toComplete)
+		return out, cobra.ShellCompDirectiveNoFileComp | cobra.ShellCompDirectiveNoSpace
+	})
 }
 
 // IsTable tells whether the human table is wanted (and whether wide).

@@ -5,9 +5,11 @@ import (
 	"fmt"
 
 	"github.com/spf13/cobra"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 	"k8s.io/kubectl/pkg/util/templates"
 
+	"github.com/sherpack/kubectl-sherpack/pkg/lifecycle"
 	"github.com/sherpack/kubectl-sherpack/pkg/printers"
 )
 
@@ -16,6 +18,7 @@ type RecoverOptions struct {
 	Globals *Globals
 	Force   bool
 	List    bool
+	Output  OutputFlags
 	genericiooptions.IOStreams
 }
 
@@ -33,8 +36,12 @@ func NewCmdRecover(g *Globals, streams genericiooptions.IOStreams) *cobra.Comman
 		Example: templates.Examples(`
 			kubectl sherpack recover shop -n prod
 			kubectl sherpack recover --list -A`),
-		Args: cobra.MaximumNArgs(1),
+		Args:              cobra.MaximumNArgs(1),
+		ValidArgsFunction: g.completeReleaseArgs(0, false),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := o.Output.Validate(); err != nil {
+				return err
+			}
 			if o.List {
 				return o.RunList(cmd.Context(), cmd.Flags().Changed("all-namespaces"))
 			}
@@ -50,6 +57,7 @@ func NewCmdRecover(g *Globals, streams genericiooptions.IOStreams) *cobra.Comman
 	cmd.Flags().BoolVar(&o.Force, "force", false, "Recover even if the lock is still being renewed (the operation may still be running)")
 	cmd.Flags().BoolVar(&o.List, "list", false, "List releases left pending by operations that died")
 	cmd.Flags().BoolP("all-namespaces", "A", false, "With --list: every namespace")
+	o.Output.AddResultFlags(cmd)
 	return cmd
 }
 
@@ -65,6 +73,15 @@ func (o *RecoverOptions) Run(ctx context.Context, name string) error {
 	r, err := store.Recover(ctx, ns, name, o.Force)
 	if err != nil {
 		return err
+	}
+	if !o.Output.Human() {
+		if r == nil {
+			// Nothing was interrupted: the latest revision, as it is.
+			if r, err = store.Latest(ctx, ns, name); err != nil {
+				return err
+			}
+		}
+		return o.Output.PrintRelease(o.Out, r)
 	}
 	if r == nil {
 		fmt.Fprintf(o.Out, "%s has nothing to recover: no operation was interrupted.\n", name)
@@ -93,6 +110,13 @@ func (o *RecoverOptions) RunList(ctx context.Context, all bool) error {
 	stale, err := store.FindStale(ctx, ns)
 	if err != nil {
 		return err
+	}
+	if !o.Output.Human() {
+		objs := make([]*unstructured.Unstructured, len(stale))
+		for i, m := range stale {
+			objs[i] = lifecycle.AsUnstructured(m)
+		}
+		return o.Output.PrintObjects(o.Out, objs, false)
 	}
 	if len(stale) == 0 {
 		fmt.Fprintln(o.ErrOut, "No interrupted operations.")

@@ -18,6 +18,7 @@ type RollbackOptions struct {
 	Name      string
 	Revision  int
 	Namespace string
+	Output    OutputFlags
 	genericiooptions.IOStreams
 }
 
@@ -42,11 +43,16 @@ func NewCmdRollback(g *Globals, streams genericiooptions.IOStreams) *cobra.Comma
 			if err := o.Op.Validate(); err != nil {
 				return err
 			}
+			if err := o.Output.Validate(); err != nil {
+				return err
+			}
 			return o.Run(cmd.Context())
 		},
 	}
 	o.Op.AddFlags(cmd, false)
 	addWaitForJobsFlag(cmd, &o.Op)
+	o.Output.AddResultFlags(cmd)
+	cmd.ValidArgsFunction = g.completeReleaseArgs(1, false)
 	return cmd
 }
 
@@ -77,12 +83,16 @@ func (o *RollbackOptions) Run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	o.Op.configure(lc)
 	lc.Observer = o.Globals.observer(o.Op.Progress, o.ErrOut)
 	lc.Store.HistoryMax = o.Op.HistoryMax
 	out, err := lc.Rollback(ctx, lifecycle.RollbackOptions{CommonOptions: o.Op.common(false), Name: o.Name, Namespace: o.Namespace, Revision: o.Revision})
 	finishProgress(lc.Observer)
 	if err != nil {
 		return err
+	}
+	if !o.Output.Human() {
+		return o.Output.PrintRelease(o.Out, out.Release)
 	}
 	printSummary(o.Out, "rolled back ("+out.Release.Description+")", out)
 	return nil

@@ -96,6 +96,9 @@ func NewRootCommand(streams genericiooptions.IOStreams) *cobra.Command {
 		g.applyGrace(c.Context())
 		return g.setupLogging(streams.ErrOut)
 	}
+	// kubectl's help layout: each command shows its own flags; the global ones are listed once,
+	// by `kubectl sherpack options`.
+	templates.ActsAsRootCommand(cmd, nil)
 	cmd.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return &UsageError{Msg: err.Error()} })
 
 	cmd.AddCommand(
@@ -113,7 +116,9 @@ func NewRootCommand(streams genericiooptions.IOStreams) *cobra.Command {
 		NewCmdRecover(g, streams),
 		NewCmdTest(g, streams),
 		NewCmdDiff(g, streams),
+		NewCmdOptions(streams),
 	)
+	registerGlobalCompletions(cmd, g)
 	return cmd
 }
 

@@ -1,9 +1,11 @@
 package plugin
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"os"
+	"strings"
 
 	"github.com/spf13/cobra"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
@@ -20,6 +22,14 @@ import (
 type SourceFlags struct {
 	Values   pack.Options
 	Filename resource.FilenameOptions
+	// SetLiteral is --set-literal key=value (the value taken as one string).
+	SetLiteral []string
+	// SkipCRDs leaves the pack's crds/ out (install and upgrade --skip-crds).
+	SkipCRDs bool
+	// PostRender pipes objects and hooks through a program (--post-renderer).
+	PostRender PostRenderFlags
+	// SkipSchemaValidation takes values the pack's schema would refuse.
+	SkipSchemaValidation bool
 }
 
 // AddFlags registers the value flags (as Helm spells them) and kubectl's -f/-R/-k.
@@ -30,9 +40,18 @@ func (s *SourceFlags) AddFlags(cmd *cobra.Command) {
 	f.StringArrayVar(&s.Values.SetString, "set-string", nil, "Set values, always as strings (repeatable)")
 	f.StringArrayVar(&s.Values.SetFile, "set-file", nil, "Set a value to the content of a file: key=path (repeatable)")
 	f.StringArrayVar(&s.Values.SetJSON, "set-json", nil, "Set a value from JSON: key=<json> (repeatable)")
+	f.StringArrayVar(&s.SetLiteral, "set-literal", nil, "Set a value to a literal string, commas and backslashes included: key=value (repeatable; applied last)")
 	f.StringSliceVarP(&s.Filename.Filenames, "filename", "f", nil, "Plain manifests instead of a pack: files, directories, URLs or - for stdin (repeatable)")
 	f.BoolVarP(&s.Filename.Recursive, "recursive", "R", false, "Process the -f directories recursively")
 	f.StringVarP(&s.Filename.Kustomize, "kustomize", "k", "", "Build a kustomization directory and use its output")
+	s.PostRender.AddFlags(cmd)
+	f.BoolVar(&s.SkipSchemaValidation, "skip-schema-validation", false, "Do not check the values against the pack's values.schema (its defaults still apply)")
+}
+
+// GaveValues tells whether any value flag was given (an upgrade without one reuses the
+// previous values).
+func (s *SourceFlags) GaveValues() bool {
+	return !s.Values.Empty() || len(s.SetLiteral) > 0
 }
 
 // UsesManifests tells whether -f or -k was given.
@@ -43,11 +62,14 @@ func (s *SourceFlags) UsesManifests() bool {
 // ValidateArgs checks that exactly one of a pack argument and -f/-k is given.
 func (s *SourceFlags) ValidateArgs(packArg string) error {
 	switch {
+	case packArg != "" && len(s.Filename.Filenames) > 0:
+		return Usagef("give either a PACK or -f/-k manifests, not both. -f is kubectl's --filename (plain manifests); "+
+			"a values file for the pack goes in --values: --values %s", strings.Join(s.Filename.Filenames, " --values "))
 	case packArg != "" && s.UsesManifests():
-		return Usagef("give either a PACK or -f/-k manifests, not both")
+		return Usagef("give either a PACK or -k manifests, not both")
 	case packArg == "" && !s.UsesManifests():
 		return Usagef("missing PACK: give a pack directory or .tgz, or plain manifests with -f FILE")
-	case s.UsesManifests() && !s.Values.Empty():
+	case s.UsesManifests() && s.GaveValues():
 		return Usagef("--values and --set apply to packs; plain manifests (-f/-k) take no values")
 	}
 	if s.Filename.Kustomize != "" && len(s.Filename.Filenames) > 0 {
@@ -75,6 +97,9 @@ func (s *SourceFlags) Load(cf *genericclioptions.ConfigFlags, packArg string, ex
 		if err != nil {
 			return nil, err
 		}
+		if res, err = s.PostRender.Run(context.Background(), res); err != nil {
+			return nil, err
+		}
 		return &Rendered{Result: res}, nil
 	}
 	pk, err := pack.Load(packArg)
@@ -91,13 +116,28 @@ func (s *SourceFlags) Load(cf *genericclioptions.ConfigFlags, packArg string, ex
 	if err != nil {
 		return nil, &UsageError{Msg: err.Error()}
 	}
-	resolved, err := pk.ResolveValues(append(extra, user...))
+	literal, err := setLiteralLayers(s.SetLiteral)
+	if err != nil {
+		return nil, err
+	}
+	user = append(user, literal...)
+	resolve := pk.ResolveValues
+	if s.SkipSchemaValidation {
+		resolve = pk.ResolveValuesUnvalidated
+	}
+	resolved, err := resolve(append(extra, user...))
 	if err != nil {
 		return nil, &UsageError{Msg: err.Error()}
 	}
 	res, err := render.Render(pk, resolved.Values, opts)
 	if err != nil {
 		return nil, &UsageError{Msg: err.Error()}
+	}
+	if s.SkipCRDs {
+		res.CRDs = nil
+	}
+	if res, err = s.PostRender.Run(context.Background(), res); err != nil {
+		return nil, err
 	}
 	return &Rendered{Result: res, Pack: pk, Values: resolved}, nil
 }

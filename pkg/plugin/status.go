@@ -2,7 +2,6 @@ package plugin
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
 	"strings"
@@ -50,6 +49,8 @@ func NewCmdStatus(g *Globals, streams genericiooptions.IOStreams) *cobra.Command
 	}
 	o.Out.AddFlags(cmd, "text")
 	cmd.Flags().IntVar(&o.Revision, "revision", 0, "Show this revision (default: the latest)")
+	cmd.ValidArgsFunction = g.completeReleaseArgs(0, false)
+	g.registerRevisionFlag(cmd)
 	cmd.Flags().BoolVar(&o.ShowResources, "show-resources", false, "Read each object from the cluster and show its health (kstatus)")
 	return cmd
 }
@@ -139,27 +140,4 @@ func printStatus(w io.Writer, r *releases.Release, res []lifecycle.ResourceStatu
 			fmt.Fprintln(w, "  "+l)
 		}
 	}
-}
-
-// releaseObject is the full record as an object for kubectl's printers.
-func releaseObject(r *releases.Release, res []lifecycle.ResourceStatus) (*unstructured.Unstructured, error) {
-	b, err := json.Marshal(r)
-	if err != nil {
-		return nil, err
-	}
-	var m map[string]any
-	if err := json.Unmarshal(b, &m); err != nil {
-		return nil, err
-	}
-	delete(m, "schemaVersion")
-	m["apiVersion"] = "sherpack.io/v1"
-	m["kind"] = "Release"
-	m["metadata"] = map[string]any{"name": r.Name, "namespace": r.Namespace}
-	if res != nil {
-		rb, _ := json.Marshal(res)
-		var rr []any
-		_ = json.Unmarshal(rb, &rr)
-		m["resources"] = rr
-	}
-	return &unstructured.Unstructured{Object: m}, nil
 }

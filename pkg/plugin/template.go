@@ -26,6 +26,7 @@ type TemplateOptions struct {
 	OutputDir   string
 	IncludeCRDs bool
 	Validate    bool
+	Caps        TemplateCapabilityFlags
 
 	Name, PackArg, Namespace string
 	genericiooptions.IOStreams
@@ -61,6 +62,7 @@ func NewCmdTemplate(g *Globals, streams genericiooptions.IOStreams) *cobra.Comma
 	cmd.Flags().StringArrayVar(&o.ShowOnly, "show-only", nil, "Only print the output of this template (path as in the pack: templates/x.yaml; repeatable)")
 	cmd.Flags().StringVar(&o.OutputDir, "output-dir", "", "Write each template's output to a file under this directory instead of stdout")
 	cmd.Flags().BoolVar(&o.IncludeCRDs, "include-crds", false, "Also print the CustomResourceDefinitions of crds/")
+	o.Caps.AddFlags(cmd)
 	cmd.Flags().BoolVar(&o.Validate, "validate", false, "Send every object to the API server as a server-side dry run (needs a cluster)")
 	return cmd
 }
@@ -87,6 +89,9 @@ func (o *TemplateOptions) Validate_() error {
 	if err := o.Source.ValidateArgs(o.PackArg); err != nil {
 		return err
 	}
+	if err := refuseServerAsShowOnly(*o.Globals.ConfigFlags.APIServer); err != nil {
+		return err
+	}
 	if o.OutputDir != "" && len(o.ShowOnly) > 0 {
 		return Usagef("--output-dir and --show-only cannot be used together")
 	}
@@ -95,8 +100,12 @@ func (o *TemplateOptions) Validate_() error {
 
 // Run renders and prints.
 func (o *TemplateOptions) Run(ctx context.Context) error {
+	caps, err := o.Caps.Capabilities()
+	if err != nil {
+		return err
+	}
 	out, err := o.Source.Load(o.Globals.ConfigFlags, o.PackArg, nil, render.Options{
-		Release: render.ReleaseInfo{Name: o.Name, Namespace: o.Namespace, Revision: 1, IsInstall: true},
+		Release: o.Caps.Release(o.Name, o.Namespace), Capabilities: caps,
 	})
 	if err != nil {
 		return err

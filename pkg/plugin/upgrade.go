@@ -21,6 +21,7 @@ type UpgradeOptions struct {
 	ResetThenReuse           bool
 	CleanupOnFail            bool
 	ShowDiff                 bool
+	Output                   OutputFlags
 
 	Name, PackArg, Namespace string
 	genericiooptions.IOStreams
@@ -70,6 +71,10 @@ func NewCmdUpgrade(g *Globals, streams genericiooptions.IOStreams) *cobra.Comman
 	f.BoolVar(&o.ResetThenReuse, "reset-then-reuse-values", false, "Start from the new pack's defaults plus the previous user values, then the new value flags")
 	f.BoolVar(&o.CleanupOnFail, "cleanup-on-fail", false, "Delete the objects a failed upgrade created")
 	f.BoolVar(&o.ShowDiff, "diff", false, "Print what the upgrade will change (as diff upgrade) before applying it")
+	o.Output.AddResultFlags(cmd)
+	o.Op.addLabelsFlag(cmd, true)
+	f.BoolVar(&o.Source.SkipCRDs, "skip-crds", false, "Do not apply the CustomResourceDefinitions of the pack's crds/")
+	cmd.ValidArgsFunction = g.completeReleaseThenFiles
 	return cmd
 }
 
@@ -101,6 +106,12 @@ func (o *UpgradeOptions) Validate() error {
 	if n > 1 {
 		return Usagef("--reuse-values, --reset-values and --reset-then-reuse-values exclude each other")
 	}
+	if err := o.Output.Validate(); err != nil {
+		return err
+	}
+	if o.ShowDiff && !o.Output.Human() {
+		return Usagef("--diff prints a diff on stdout, -o %s an object: use one of them (diff upgrade -o json gives the diff as JSON)", o.Output.Output)
+	}
 	return o.Op.Validate()
 }
 
@@ -128,7 +139,7 @@ func (o *UpgradeOptions) Run(ctx context.Context) error {
 	if o.ShowDiff {
 		d := &DiffOptions{Globals: o.Globals, Source: o.Source, Output: "diff", Context: 3, IOStreams: o.IOStreams}
 		rep, err := lc.DiffUpgrade(ctx, lifecycle.DiffOptions{Name: o.Name, Namespace: o.Namespace, Context: 3,
-			Render: o.Globals.renderFunc(ctx, &o.Source, o.PackArg, lc), ValuesMode: o.valuesMode(), UserGaveValues: !o.Source.Values.Empty()})
+			Render: o.Globals.renderFunc(ctx, &o.Source, o.PackArg, lc), ValuesMode: o.valuesMode(), UserGaveValues: o.Source.GaveValues()})
 		if err != nil {
 			return err
 		}
@@ -136,14 +147,22 @@ func (o *UpgradeOptions) Run(ctx context.Context) error {
 			return err
 		}
 	}
+	o.Op.configure(lc)
 	lc.Observer = o.Globals.observer(o.Op.Progress, o.ErrOut)
 	lc.Store.HistoryMax = o.Op.HistoryMax
+	prevLabels, err := previousLabels(ctx, lc, o.Namespace, o.Name)
+	if err != nil {
+		return err
+	}
 	out, err := lc.Upgrade(ctx, lifecycle.UpgradeOptions{CommonOptions: o.Op.common(o.CreateNamespace), Name: o.Name, Namespace: o.Namespace,
-		Render: o.Globals.renderFunc(ctx, &o.Source, o.PackArg, lc), ValuesMode: o.valuesMode(), UserGaveValues: !o.Source.Values.Empty(),
+		Render: withLabels(o.Globals.renderFunc(ctx, &o.Source, o.PackArg, lc), o.Op.labelsOnto(prevLabels)), ValuesMode: o.valuesMode(), UserGaveValues: o.Source.GaveValues(),
 		Install: o.Install, CleanupOnFail: o.CleanupOnFail})
 	finishProgress(lc.Observer)
 	if err != nil {
 		return err
+	}
+	if !o.Output.Human() {
+		return o.Output.PrintRelease(o.Out, out.Release)
 	}
 	if out.Plan != nil {
 		printDryRun(o.Out, out, o.Op.DryRun)
@@ -152,6 +171,9 @@ func (o *UpgradeOptions) Run(ctx context.Context) error {
 	verb := "upgraded"
 	if out.Release.Revision == 1 {
 		verb = "installed"
+	}
+	if o.Op.HideNotes {
+		out.Notes = ""
 	}
 	printSummary(o.Out, verb, out)
 	return nil

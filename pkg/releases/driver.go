@@ -49,13 +49,15 @@ type Meta struct {
 	Description string    `json:"description,omitempty"`
 	Updated     time.Time `json:"updated"`
 	Storage     string    `json:"storage"`
+	// Labels are the user's labels of the release (--labels), as the record carries them.
+	Labels map[string]string `json:"labels,omitempty"`
 }
 
 // MetaOf is the metadata of a decoded release.
 func MetaOf(r *Release, driver string) Meta {
 	return Meta{Name: r.Name, Namespace: r.Namespace, Revision: r.Revision, State: r.State,
 		Pack: r.Pack.Name, PackVersion: r.Pack.Version, AppVersion: r.Pack.AppVersion,
-		Description: describe(r), Updated: r.UpdatedAt, Storage: driver}
+		Description: describe(r), Updated: r.UpdatedAt, Storage: driver, Labels: UserLabels(r.Labels)}
 }
 
 func describe(r *Release) string {
@@ -90,8 +92,8 @@ const (
 )
 
 func metaLabels(r *Release) map[string]string {
-	return map[string]string{labelOwner: ownerRelease, labelName: r.Name,
-		labelVersion: strconv.Itoa(r.Revision), labelStatus: string(r.State)}
+	return withUserLabels(map[string]string{labelOwner: ownerRelease, labelName: r.Name,
+		labelVersion: strconv.Itoa(r.Revision), labelStatus: string(r.State)}, r.Labels)
 }
 
 func metaAnnotations(r *Release) map[string]string {
@@ -123,7 +125,7 @@ func metaFromObject(namespace string, labels, ann map[string]string, driver stri
 	updated, _ := time.Parse(time.RFC3339Nano, ann[annUpdated])
 	return Meta{Name: labels[labelName], Namespace: namespace, Revision: rev, State: State(labels[labelStatus]),
 		Pack: ann[annPack], PackVersion: ann[annPackVersion], AppVersion: ann[annAppVersion],
-		Description: ann[annDescription], Updated: updated, Storage: driver}, true
+		Description: ann[annDescription], Updated: updated, Storage: driver, Labels: UserLabels(labels)}, true
 }
 
 // SortMetas orders by namespace, name, then revision ascending.

@@ -15,7 +15,6 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
-	"syscall"
 	"time"
 
 	"sigs.k8s.io/yaml"
@@ -305,11 +304,11 @@ func flockWait(path string) (func(), error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := syscall.Flock(int(fh.Fd()), syscall.LOCK_EX); err != nil {
+	if err := lockFile(fh, true); err != nil {
 		fh.Close()
 		return nil, err
 	}
-	return func() { _ = syscall.Flock(int(fh.Fd()), syscall.LOCK_UN); fh.Close() }, nil
+	return func() { unlockFile(fh); fh.Close() }, nil
 }
 
 type fileLock struct {
@@ -331,9 +330,9 @@ func (f *FileDriver) Lock(_ context.Context, namespace, name string, h Holder, _
 		return nil, err
 	}
 	holderPath := filepath.Join(dir, ".lock.holder")
-	if err := syscall.Flock(int(fh.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
+	if err := lockFile(fh, false); err != nil {
 		fh.Close()
-		if errors.Is(err, syscall.EWOULDBLOCK) {
+		if errors.Is(err, errLockHeld) {
 			prev, renewed := readHolder(holderPath)
 			return nil, &LockedError{Namespace: namespace, Name: name, Holder: prev, RenewedAt: renewed}
 		}
@@ -367,14 +366,7 @@ func (f *FileDriver) LockActive(_ context.Context, namespace, name string) (bool
 		return false, err
 	}
 	defer fh.Close()
-	if err := syscall.Flock(int(fh.Fd()), syscall.LOCK_SH|syscall.LOCK_NB); err != nil {
-		if errors.Is(err, syscall.EWOULDBLOCK) {
-			return true, nil
-		}
-		return false, err
-	}
-	_ = syscall.Flock(int(fh.Fd()), syscall.LOCK_UN)
-	return false, nil
+	return lockHeld(fh)
 }
 
 func readHolder(p string) (Holder, time.Time) {
@@ -411,7 +403,7 @@ func (l *fileLock) Release(context.Context) error {
 	if errors.Is(err, fs.ErrNotExist) {
 		err = nil
 	}
-	_ = syscall.Flock(int(l.fh.Fd()), syscall.LOCK_UN)
+	unlockFile(l.fh)
 	l.fh.Close()
 	l.fh = nil
 	return err

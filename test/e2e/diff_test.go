@@ -191,8 +191,8 @@ func TestDiffFlags(t *testing.T) {
 	if ext.code != 0 || !strings.Contains(ext.stdout, "sherpack-diff-from") || !strings.Contains(ext.stdout, "sherpack-diff-to") {
 		t.Fatalf("KUBECTL_EXTERNAL_DIFF: exit %d\n%s%s", ext.code, ext.stdout, ext.stderr)
 	}
-	ctx := mustSherpack(t, "diff", "upgrade", "shop", webapp, "-n", ns, "--set", "replicas=4", "--context", "0")
+	ctx := mustSherpack(t, "diff", "upgrade", "shop", webapp, "-n", ns, "--set", "replicas=4", "-U", "0")
 	if strings.Contains(ctx.stdout, "revisionHistoryLimit") {
-		t.Fatalf("--context 0 still shows context lines:\n%s", ctx.stdout)
+		t.Fatalf("-U 0 still shows context lines:\n%s", ctx.stdout)
 	}
 }
