@@ -106,6 +106,12 @@ func (c *Client) labelled(ctx context.Context, name, ns string, like []*manifest
 			return nil, fmt.Errorf("list %s labelled as release %s (to sweep what failed operations left): %w", w.gvr.Resource, name, err)
 		}
 		for _, it := range list.Items {
+			if w.gvk.Group == "" && w.gvk.Kind == "Namespace" && it.Name == ns {
+				// The release's own namespace carries its labels when --create-namespace made it;
+				// it is the release's to delete only when a revision's manifest holds it, and
+				// those are candidates already. Found by label alone, it is never swept.
+				continue
+			}
 			a := it.GetAnnotations()
 			if _, hook := a[manifest.AnnHook]; hook {
 				continue

@@ -96,3 +96,32 @@ func TestNamespaceKeptWhenNotEmptyOrNotInRelease(t *testing.T) {
 		t.Fatalf("a namespace made by --create-namespace is kept, and the output says so:\n%s", un.stdout)
 	}
 }
+
+// A release made with --create-namespace that also holds another Namespace: its own namespace
+// carries the release's labels, and the label sweep (which finds what failed upgrades left)
+// lists Namespaces. The release's namespace must still never be pruned by an upgrade nor deleted
+// by uninstall, since no manifest of the release holds it; the other Namespace is deleted.
+func TestCreatedNamespaceNotSweptWithAnotherNamespaceInRelease(t *testing.T) {
+	t.Parallel()
+	ns, other := "created-ns-swept", "extra-ns-swept"
+	ctx := context.Background()
+	cs := testenv.Clientset(t)
+	t.Cleanup(func() {
+		_ = cs.CoreV1().Namespaces().Delete(ctx, ns, metav1.DeleteOptions{})
+		_ = cs.CoreV1().Namespaces().Delete(ctx, other, metav1.DeleteOptions{})
+	})
+	files := writeFiles(t, map[string]string{"all.yaml": "apiVersion: v1\nkind: Namespace\nmetadata: {name: " + other +
+		"}\n---\napiVersion: v1\nkind: ConfigMap\nmetadata: {name: c}\ndata: {a: \"1\"}\n"})
+	mustSherpack(t, "install", "two", "-f", files, "-n", ns, "--create-namespace")
+	up := mustSherpack(t, "upgrade", "two", "-f", files, "-n", ns, "--progress=plain")
+	if strings.Contains(up.stdout+up.stderr, "Namespace/"+ns) {
+		t.Fatalf("an upgrade must not treat the release's namespace as something to prune:\n%s\n%s", up.stdout, up.stderr)
+	}
+	un := mustSherpack(t, "uninstall", "two", "-n", ns)
+	if gone(t, ns) || !strings.Contains(un.stdout, "kept Namespace/"+ns+" (created for this release by --create-namespace, but not part of its manifests)") {
+		t.Fatalf("the namespace made by --create-namespace must be kept, and the output say so:\n%s", un.stdout)
+	}
+	if !gone(t, other) {
+		t.Fatalf("the release's own Namespace/%s must be deleted:\n%s", other, un.stdout)
+	}
+}
