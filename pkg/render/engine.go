@@ -94,7 +94,7 @@ func Render(pk *pack.Pack, values map[string]any, opts Options) (*Result, error)
 	}
 	content := map[string]string{}
 	mount(pk, "/templates", content)
-	r := &renderer{opts: opts, content: content, filters: filterSet()}
+	r := newRenderer(opts, content, pk.StrictUndefined())
 	res := &Result{}
 	if err := r.renderPack(pk, values, "/templates", pk.Metadata.Name, true, res); err != nil {
 		return nil, err
@@ -115,6 +115,9 @@ func mount(pk *pack.Pack, at string, content map[string]string) {
 		content[path.Join(at, name)] = string(pk.Files["templates/"+name])
 	}
 	for _, sp := range pk.Subpacks {
+		if sp.Pack == nil {
+			continue
+		}
 		mount(sp.Pack, path.Join(at, sp.EffectiveName()), content)
 	}
 }
@@ -123,28 +126,44 @@ type renderer struct {
 	opts    Options
 	content map[string]string
 	filters *exec.FilterSet
+	tests   *exec.TestSet
+	cs      *exec.ControlStructureSet
+	// strict: undefined values are errors when printed or iterated (conditions on them are
+	// false); off (Pack.yaml engine.strict: false), they render as empty.
+	strict bool
+	// keepTrailingNewline keeps a template's final newline (Jinja2 drops it by default; a
+	// manifest file keeps it).
+	keepTrailingNewline bool
+}
+
+func newRenderer(opts Options, content map[string]string, strict bool) *renderer {
+	return &renderer{opts: opts, content: content, filters: filterSet(), tests: testSet(), cs: controlStructureSet(),
+		strict: strict, keepTrailingNewline: true}
 }
 
 func (r *renderer) config() *config.Config {
 	c := config.New()
-	c.StrictUndefined = true
-	c.KeepTrailingNewline = true
-	c.TrimBlocks = true
-	c.LeftStripBlocks = true
+	// Jinja2's and upstream's defaults: trim_blocks and lstrip_blocks off, so that `{%- if %}`
+	// and `-%}` do exactly what they say and nothing more.
+	c.StrictUndefined = r.strict
+	c.KeepTrailingNewline = r.keepTrailingNewline
 	return c
 }
 
 func (r *renderer) renderPack(pk *pack.Pack, values map[string]any, at, display string, top bool, res *Result) error {
 	// Subpacks first, as their objects are often what the parent builds on.
 	for _, sp := range pk.Subpacks {
-		if sp.Pack.Kind == pack.KindLibrary {
-			continue
-		}
 		on, err := sp.EnabledIn(values)
 		if err != nil {
 			return fmt.Errorf("%s: dependency %s: %w", display, sp.EffectiveName(), err)
 		}
 		if !on {
+			continue
+		}
+		if sp.Pack == nil {
+			return sp.Missing
+		}
+		if sp.Pack.Kind == pack.KindLibrary {
 			continue
 		}
 		subValues, _ := values[sp.EffectiveName()].(map[string]any)
@@ -156,7 +175,7 @@ func (r *renderer) renderPack(pk *pack.Pack, values map[string]any, at, display 
 			merged, _ := pack.Merge(pack.Layer{Values: map[string]any{"global": g}}, pack.Layer{Values: subValues})
 			subValues = merged
 		}
-		if err := r.renderPack(sp.Pack, subValues, path.Join(at, sp.EffectiveName()), path.Join(display, "packs", sp.EffectiveName()), false, res); err != nil {
+		if err := r.renderPack(sp.Pack, subValues, path.Join(at, sp.EffectiveName()), path.Join(display, sp.Dir), false, res); err != nil {
 			return err
 		}
 	}
@@ -236,13 +255,14 @@ func splitVersion(v string) (string, string) {
 }
 
 // renderOne renders one template. key is its loader path, file its path in the pack.
-func (r *renderer) renderOne(key, file, shown string, pk *pack.Pack, values map[string]any, ctxData map[string]any) (string, error) {
+func (r *renderer) renderOne(key, file, shown string, pk *pack.Pack, values map[string]any, ctxData map[string]any) (out string, err error) {
+	defer recoverAt(file, &err)
 	loader := &packLoader{content: r.content, dir: path.Dir(key)}
 	env := &exec.Environment{
 		Context:           exec.EmptyContext().Update(builtins.GlobalFunctions).Update(builtins.GlobalVariables),
 		Filters:           r.filters,
-		Tests:             builtins.Tests,
-		ControlStructures: builtins.ControlStructures,
+		Tests:             r.tests,
+		ControlStructures: r.cs,
 		Methods:           builtins.Methods,
 	}
 	data := map[string]any{}
@@ -259,7 +279,7 @@ func (r *renderer) renderOne(key, file, shown string, pk *pack.Pack, values map[
 	if err != nil {
 		return "", parseError(err, file, r.content[key])
 	}
-	out, err := tpl.ExecuteToString(ctx)
+	out, err = tpl.ExecuteToString(ctx)
 	if err != nil {
 		return "", executionError(err, file, values)
 	}

@@ -1,0 +1,114 @@
+package render
+
+import (
+	"errors"
+	"regexp"
+
+	"github.com/nikolalohinski/gonja/v2/builtins"
+	controlStructures "github.com/nikolalohinski/gonja/v2/builtins/control_structures"
+	"github.com/nikolalohinski/gonja/v2/exec"
+	"github.com/nikolalohinski/gonja/v2/nodes"
+	"github.com/nikolalohinski/gonja/v2/parser"
+)
+
+// Undefined values are semi-strict, as in upstream's engine (minijinja's SemiStrict mode):
+// printing, iterating or indexing into an undefined value is an error (gonja's StrictUndefined
+// does that and names the expression), but a condition on one is simply false. gonja has no such
+// mode, so the conditions of `if`/`elif` and of a loop's `if` filter are rewritten at parse time into `(c) is __truthy`: a test receives the undefined error as its
+// value instead of aborting, and tells it apart from any other error.
+
+const truthyTest = "__truthy"
+
+// undefinedRE matches the errors gonja's strict mode gives for a missing name, key or attribute.
+var undefinedRE = regexp.MustCompile(`(?:attribute|item) '?[^ ]*'? not found$|^Unable to evaluate name "[^"]*"$|^argument is undefined to access`)
+
+// isUndefined reports whether v is an error caused by an undefined value (and nothing else).
+func isUndefined(v *exec.Value) bool {
+	if v == nil || !v.IsError() {
+		return false
+	}
+	err, _ := v.Interface().(error)
+	return undefinedErr(err)
+}
+
+func undefinedErr(err error) bool {
+	for err != nil {
+		if v, ok := err.(*exec.Value); ok {
+			inner, _ := v.Interface().(error)
+			if inner == nil || inner == err {
+				return false
+			}
+			err = inner
+			continue
+		}
+		next := errors.Unwrap(err)
+		if next == nil {
+			return undefinedRE.MatchString(err.Error())
+		}
+		err = next
+	}
+	return false
+}
+
+// testTruthy is `is __truthy`: Jinja2 truthiness where an undefined value is false.
+func testTruthy(_ *exec.Context, in *exec.Value, _ *exec.VarArgs) (bool, error) {
+	if in.IsError() {
+		if isUndefined(in) {
+			return false, nil
+		}
+		err, _ := in.Interface().(error)
+		return false, err
+	}
+	return in.IsTrue(), nil
+}
+
+// semiStrict rewrites a condition so that undefined operands count as false. `not`, `and` and
+// `or` are kept (their operands are rewritten); anything else becomes `(expr) is __truthy`.
+func semiStrict(e nodes.Expression) nodes.Expression {
+	switch n := e.(type) {
+	case nil:
+		return nil
+	case *nodes.Negation:
+		return &nodes.Negation{Term: semiStrict(n.Term), Operator: n.Operator}
+	case *nodes.BinaryExpression:
+		if op := n.Operator.Token.Val; op == "and" || op == "or" {
+			return &nodes.BinaryExpression{Left: semiStrict(n.Left), Right: semiStrict(n.Right), Operator: n.Operator}
+		}
+	case *nodes.TestExpression:
+		if n.Test.Name == truthyTest {
+			return n
+		}
+	}
+	return &nodes.TestExpression{Expression: e, Test: &nodes.TestCall{Token: e.Position(), Name: truthyTest, Kwargs: map[string]nodes.Expression{}}}
+}
+
+// controlStructureSet is gonja's set with `if` and `for` parsing semi-strict conditions.
+func controlStructureSet() *exec.ControlStructureSet {
+	cs := exec.NewControlStructureSet(map[string]parser.ControlStructureParser{}).Update(builtins.ControlStructures)
+	ifParse, _ := cs.Get("if")
+	_ = cs.Replace("if", func(p *parser.Parser, args *parser.Parser) (nodes.ControlStructure, error) {
+		n, err := ifParse(p, args)
+		if ics, ok := n.(*controlStructures.IfControlStructure); ok && err == nil {
+			for i, c := range ics.Conditions {
+				ics.Conditions[i] = semiStrict(c)
+			}
+		}
+		return n, err
+	})
+	forParse, _ := cs.Get("for")
+	_ = cs.Replace("for", func(p *parser.Parser, args *parser.Parser) (nodes.ControlStructure, error) {
+		n, err := forParse(p, args)
+		if fcs, ok := n.(*controlStructures.ForControlStructure); ok && err == nil && fcs.IfCondition != nil {
+			fcs.IfCondition = semiStrict(fcs.IfCondition)
+		}
+		return n, err
+	})
+	return cs
+}
+
+// testSet is Jinja2's tests plus ours.
+func testSet() *exec.TestSet {
+	ts := exec.NewTestSet(map[string]exec.TestFunction{}).Update(builtins.Tests)
+	_ = ts.Register(truthyTest, testTruthy)
+	return ts
+}
