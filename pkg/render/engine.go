@@ -137,7 +137,7 @@ type renderer struct {
 }
 
 func newRenderer(opts Options, content map[string]string, strict bool) *renderer {
-	return &renderer{opts: opts, content: content, filters: filterSet(), tests: testSet(), cs: controlStructureSet(),
+	return &renderer{opts: opts, content: content, filters: filterSet(), tests: testSet(strict), cs: controlStructureSet(),
 		strict: strict, keepTrailingNewline: true}
 }
 

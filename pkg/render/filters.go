@@ -51,6 +51,9 @@ func filterSet() *exec.FilterSet {
 		"semver_match":   filterSemverMatch,
 		"merge":          filterMerge,
 	}
+	for name, f := range upstreamFilters() {
+		ours[name] = f
+	}
 	for name, f := range ours {
 		if fs.Exists(name) {
 			_ = fs.Replace(name, f)

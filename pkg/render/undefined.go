@@ -106,9 +106,19 @@ func controlStructureSet() *exec.ControlStructureSet {
 	return cs
 }
 
-// testSet is Jinja2's tests plus ours.
-func testSet() *exec.TestSet {
+// testSet is Jinja2's tests plus ours. In strict mode a missing value is an error value and
+// none is a value like any other (defined, as in Jinja2); in lenient mode a missing value is
+// none, so none counts as undefined.
+func testSet(strict bool) *exec.TestSet {
 	ts := exec.NewTestSet(map[string]exec.TestFunction{}).Update(builtins.Tests)
 	_ = ts.Register(truthyTest, testTruthy)
+	defined := func(_ *exec.Context, in *exec.Value, _ *exec.VarArgs) (bool, error) {
+		return !in.IsError() && (strict || !in.IsNil()), nil
+	}
+	_ = ts.Replace("defined", defined)
+	_ = ts.Replace("undefined", func(c *exec.Context, in *exec.Value, p *exec.VarArgs) (bool, error) {
+		d, err := defined(c, in, p)
+		return !d, err
+	})
 	return ts
 }
