@@ -128,6 +128,7 @@ type renderer struct {
 	filters *exec.FilterSet
 	tests   *exec.TestSet
 	cs      *exec.ControlStructureSet
+	methods exec.Methods
 	// strict: undefined values are errors when printed or iterated (conditions on them are
 	// false); off (Pack.yaml engine.strict: false), they render as empty.
 	strict bool
@@ -137,7 +138,7 @@ type renderer struct {
 }
 
 func newRenderer(opts Options, content map[string]string, strict bool) *renderer {
-	return &renderer{opts: opts, content: content, filters: filterSet(), tests: testSet(strict), cs: controlStructureSet(),
+	return &renderer{opts: opts, content: content, filters: filterSet(strict), tests: testSet(strict), cs: controlStructureSet(), methods: methodSet(),
 		strict: strict, keepTrailingNewline: true}
 }
 
@@ -263,7 +264,7 @@ func (r *renderer) renderOne(key, file, shown string, pk *pack.Pack, values map[
 		Filters:           r.filters,
 		Tests:             r.tests,
 		ControlStructures: r.cs,
-		Methods:           builtins.Methods,
+		Methods:           r.methods,
 	}
 	data := map[string]any{}
 	for k, v := range ctxData {

@@ -22,7 +22,7 @@ import (
 
 // filterSet is the Jinja2 builtins plus the filters Kubernetes templates need. Each engine
 // gets its own copy: the global set is never mutated.
-func filterSet() *exec.FilterSet {
+func filterSet(strict bool) *exec.FilterSet {
 	fs := exec.NewFilterSet(map[string]exec.FilterFunction{}).Update(builtins.Filters)
 	ours := map[string]exec.FilterFunction{
 		"toyaml":         strFilter(toYAML),
@@ -52,6 +52,9 @@ func filterSet() *exec.FilterSet {
 		"merge":          filterMerge,
 	}
 	for name, f := range upstreamFilters() {
+		ours[name] = f
+	}
+	for name, f := range jinjaFilters(strict) {
 		ours[name] = f
 	}
 	for name, f := range ours {
