@@ -8,6 +8,7 @@ import (
 	"path"
 	"regexp"
 	"strings"
+	"sync"
 
 	"github.com/nikolalohinski/gonja/v2/builtins"
 	"github.com/nikolalohinski/gonja/v2/config"
@@ -53,6 +54,9 @@ type Options struct {
 	Release      ReleaseInfo
 	Capabilities *Capabilities
 	Lookup       LookupFunc
+	// Secrets are the values generate_secret gave in the previous revision (by name): they are
+	// given again, so that an upgrade does not rotate them.
+	Secrets map[string]string
 }
 
 // Template is one rendered template's text.
@@ -68,6 +72,8 @@ type Result struct {
 	CRDs      []*manifest.Object // from crds/ (never templated)
 	Notes     string
 	Templates []Template // every rendered template with non-empty output, in order
+	// Secrets are the values generate_secret gave (by name), to pass to the next revision.
+	Secrets map[string]string
 }
 
 // Error is a template failure at a file and line, with a suggestion when one can be made.
@@ -98,6 +104,9 @@ func Render(pk *pack.Pack, values map[string]any, opts Options) (*Result, error)
 	res := &Result{}
 	if err := r.renderPack(pk, values, "/templates", pk.Metadata.Name, true, res); err != nil {
 		return nil, err
+	}
+	if len(r.secrets) > 0 {
+		res.Secrets = r.secrets
 	}
 	for _, name := range pk.CRDs() {
 		objs, err := manifest.Decode(pk.Files[name], path.Join(pk.Metadata.Name, name))
@@ -135,11 +144,14 @@ type renderer struct {
 	// keepTrailingNewline keeps a template's final newline (Jinja2 drops it by default; a
 	// manifest file keeps it).
 	keepTrailingNewline bool
+
+	secretsMu sync.Mutex
+	secrets   map[string]string
 }
 
 func newRenderer(opts Options, content map[string]string, strict bool) *renderer {
 	return &renderer{opts: opts, content: content, filters: filterSet(strict), tests: testSet(strict), cs: controlStructureSet(), methods: methodSet(),
-		strict: strict, keepTrailingNewline: true}
+		strict: strict, keepTrailingNewline: true, secrets: map[string]string{}}
 }
 
 func (r *renderer) config() *config.Config {

@@ -88,7 +88,7 @@ func upstreamFilters() map[string]exec.FilterFunction {
 		}),
 		"tostrings":  filterToStrings,
 		"basename":   stringFilter(path.Base),
-		"dirname":    stringFilter(path.Dir),
+		"dirname":    stringFilter(dirname),
 		"extname":    stringFilter(func(s string) string { return strings.TrimPrefix(path.Ext(s), ".") }),
 		"cleanpath":  stringFilter(path.Clean),
 		"floor":      numberFilter(math.Floor),
@@ -113,6 +113,18 @@ func upstreamFilters() map[string]exec.FilterFunction {
 		"items":   filterItems,
 		"reverse": filterReverse,
 	}
+}
+
+// dirname drops the last element without cleaning the rest (upstream's Path::parent).
+func dirname(s string) string {
+	s = strings.TrimRight(s, "/")
+	switch i := strings.LastIndex(s, "/"); {
+	case i > 0:
+		return s[:i]
+	case i == 0:
+		return "/"
+	}
+	return "."
 }
 
 func toJSONPretty(v any) (string, error) {
