@@ -108,6 +108,7 @@ func (r *renderer) upstreamFunctions() map[string]any {
 			return errValue("tofloat: cannot convert %s", describe(v))
 		},
 		"printf":          fnPrintf,
+		"range":           fnRange,
 		"generate_secret": r.generateSecret,
 	}
 }
@@ -248,3 +249,37 @@ func (r *renderer) generateSecret(_ *exec.Evaluator, p *exec.VarArgs) *exec.Valu
 	r.secrets[name] = b.String()
 	return exec.AsValue(b.String())
 }
+
+// fnRange is Python's range(stop) / range(start, stop[, step]) as a list (gonja's is a channel,
+// which has no length and prints as one), bounded so that a template cannot exhaust memory.
+func fnRange(_ *exec.Evaluator, p *exec.VarArgs) *exec.Value {
+	var a [3]int
+	for i, v := range p.Args {
+		if i > 2 || !v.IsInteger() {
+			return errValue("range expects one to three integers")
+		}
+		a[i] = v.Integer()
+	}
+	start, stop, step := 0, a[0], 1
+	switch len(p.Args) {
+	case 0:
+		return errValue("range expects one to three integers")
+	case 2:
+		start, stop = a[0], a[1]
+	case 3:
+		start, stop, step = a[0], a[1], a[2]
+	}
+	if step == 0 {
+		return errValue("range: the step must not be zero")
+	}
+	out := []any{}
+	for i := start; (step > 0 && i < stop) || (step < 0 && i > stop); i += step {
+		if len(out) >= maxRange {
+			return errValue("range: more than %d items", maxRange)
+		}
+		out = append(out, int64(i))
+	}
+	return exec.AsValue(out)
+}
+
+const maxRange = 100000
