@@ -147,11 +147,15 @@ type renderer struct {
 
 	secretsMu sync.Mutex
 	secrets   map[string]string
+	// callDepth counts the macro calls in progress (see guardMacros).
+	callDepth int
 }
 
 func newRenderer(opts Options, content map[string]string, strict bool) *renderer {
-	return &renderer{opts: opts, content: content, filters: filterSet(strict), tests: testSet(strict), cs: controlStructureSet(), methods: methodSet(),
+	r := &renderer{opts: opts, content: content, filters: filterSet(strict), tests: testSet(strict), cs: controlStructureSet(), methods: methodSet(),
 		strict: strict, keepTrailingNewline: true, secrets: map[string]string{}}
+	guardMacros(r.cs, &r.callDepth)
+	return r
 }
 
 func (r *renderer) config() *config.Config {

@@ -4,6 +4,11 @@ import (
 	"fmt"
 	"runtime/debug"
 	"strings"
+
+	controlStructures "github.com/nikolalohinski/gonja/v2/builtins/control_structures"
+	"github.com/nikolalohinski/gonja/v2/exec"
+	"github.com/nikolalohinski/gonja/v2/nodes"
+	"github.com/nikolalohinski/gonja/v2/parser"
 )
 
 // recoverAt turns a panic of the template engine into an error naming the template, so that no
@@ -26,4 +31,78 @@ func panicFrame() string {
 		}
 	}
 	return ""
+}
+
+// maxCallDepth bounds macro recursion: a macro calling itself without end would otherwise
+// overflow the stack, which no recover can catch.
+const maxCallDepth = 100
+
+// guardedMacro defines a macro like gonja's, then replaces it in the context by a wrapper that
+// counts the calls in progress.
+type guardedMacro struct {
+	*controlStructures.MacroControlStructure
+	depth *int
+}
+
+func (g *guardedMacro) Execute(r *exec.Renderer, tag *nodes.ControlStructureBlock) error {
+	if err := g.MacroControlStructure.Execute(r, tag); err != nil {
+		return err
+	}
+	guardInContext(r.Environment.Context, g.Name, g.depth)
+	return nil
+}
+
+// guardedFrom imports macros like gonja's, then guards them as guardedMacro does.
+type guardedFrom struct {
+	*controlStructures.FromImportControlStructure
+	depth *int
+}
+
+func (g *guardedFrom) Execute(r *exec.Renderer, tag *nodes.ControlStructureBlock) error {
+	if err := g.FromImportControlStructure.Execute(r, tag); err != nil {
+		return err
+	}
+	for alias := range g.As {
+		guardInContext(r.Environment.Context, alias, g.depth)
+	}
+	return nil
+}
+
+func guardInContext(ctx *exec.Context, name string, depth *int) {
+	v, ok := ctx.Get(name)
+	if !ok {
+		return
+	}
+	fn, ok := v.(exec.Macro)
+	if !ok {
+		return
+	}
+	ctx.Set(name, func(p *exec.VarArgs) *exec.Value {
+		if *depth >= maxCallDepth {
+			return errValue("macro %s: calls nested deeper than %d (a macro that calls itself without end?)", name, maxCallDepth)
+		}
+		*depth++
+		defer func() { *depth-- }()
+		return fn(p)
+	})
+}
+
+// guardMacros makes macro definitions and from-imports of cs guarded.
+func guardMacros(cs *exec.ControlStructureSet, depth *int) {
+	macroParse, _ := cs.Get("macro")
+	_ = cs.Replace("macro", func(p *parser.Parser, args *parser.Parser) (nodes.ControlStructure, error) {
+		n, err := macroParse(p, args)
+		if m, ok := n.(*controlStructures.MacroControlStructure); ok && err == nil {
+			return &guardedMacro{MacroControlStructure: m, depth: depth}, nil
+		}
+		return n, err
+	})
+	fromParse, _ := cs.Get("from")
+	_ = cs.Replace("from", func(p *parser.Parser, args *parser.Parser) (nodes.ControlStructure, error) {
+		n, err := fromParse(p, args)
+		if f, ok := n.(*controlStructures.FromImportControlStructure); ok && err == nil {
+			return &guardedFrom{FromImportControlStructure: f, depth: depth}, nil
+		}
+		return n, err
+	})
 }
