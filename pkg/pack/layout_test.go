@@ -1,6 +1,7 @@
 package pack
 
 import (
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"strings"
@@ -176,5 +177,38 @@ func TestSchemaFilesAsUpstream(t *testing.T) {
 		if _, err := pk.ResolveValues([]Layer{{Values: set}}); err == nil {
 			t.Fatalf("%s: replicas=0 passed a schema with minimum 1", name)
 		}
+	}
+}
+
+func TestSetTakesJSONAsUpstream(t *testing.T) {
+	t.Parallel()
+	cases := []struct {
+		in   string
+		want string
+	}{
+		{`a=[1,"x",{"b":true}]`, `{"a":[1,"x",{"b":true}]}`},
+		{`a={"b":{"c":[1,2]}},d=3`, `{"a":{"b":{"c":[1,2]}},"d":3}`},
+		{`a={x,y}`, `{"a":["x","y"]}`},    // not JSON: Helm's list
+		{`a=[1,2`, `{"a":"[1","2":null}`}, // not JSON: Helm's syntax (a bare key)
+		{`a=[]`, `{"a":[]}`},
+	}
+	for _, c := range cases {
+		got, err := ParseSet(c.in, true)
+		if c.in == `a=[1,2` {
+			if err == nil {
+				t.Errorf("%s: no error for a key without a value", c.in)
+			}
+			continue
+		}
+		if err != nil {
+			t.Fatalf("%s: %v", c.in, err)
+		}
+		b, _ := json.Marshal(got)
+		if string(b) != c.want {
+			t.Errorf("%s: %s, want %s", c.in, b, c.want)
+		}
+	}
+	if got, _ := ParseSet(`a=["x"]`, false); got["a"] != `["x"]` {
+		t.Errorf("--set-string keeps Helm's syntax: %#v", got)
 	}
 }
