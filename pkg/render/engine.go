@@ -224,7 +224,7 @@ func (r *renderer) renderPack(pk *pack.Pack, values map[string]any, at, display 
 		res.Templates = append(res.Templates, Template{Name: shown, Output: out})
 		objs, err := manifest.Decode([]byte(out), shown)
 		if err != nil {
-			return fmt.Errorf("%w (in the rendered output of %s; run `kubectl sherpack template --show-only %s` to see it)", err, shown, path.Join("templates", name))
+			return invalidOutput(err, path.Join("templates", name), out)
 		}
 		if err := res.add(objs); err != nil {
 			return err
