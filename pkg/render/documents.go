@@ -44,8 +44,8 @@ var yamlLineRE = regexp.MustCompile(`^(?:invalid YAML: )?(?:yaml: )?line (\d+): 
 // the rendered lines around the one it names, numbered.
 func invalidOutput(err error, file, out string) error {
 	var de *manifest.DecodeError
-	if !errors.As(err, &de) {
-		return err
+	if !errors.As(err, &de) || !strings.HasPrefix(de.Msg, "invalid YAML") {
+		return err // a valid document that is not an object names its own line
 	}
 	line := de.Line
 	msg := de.Msg
@@ -55,7 +55,7 @@ func invalidOutput(err error, file, out string) error {
 		msg = "invalid YAML: " + msg
 	}
 	var b strings.Builder
-	fmt.Fprintf(&b, "the rendered output is not valid YAML (%s)", strings.TrimPrefix(msg, "invalid YAML: "))
+	fmt.Fprintf(&b, "the rendered output is not valid YAML (invalid YAML: %s)", strings.TrimPrefix(msg, "invalid YAML: "))
 	if line > 0 {
 		fmt.Fprintf(&b, " at line %d of the output:\n%s", line, excerpt(out, line, 3))
 		b.WriteString("\nCheck the whitespace control (`{%-`, `-%}`) and the indent/nindent of the template lines that produce these.")
