@@ -57,6 +57,9 @@ type Options struct {
 	// Secrets are the values generate_secret gave in the previous revision (by name): they are
 	// given again, so that an upgrade does not rotate them.
 	Secrets map[string]string
+	// KeepGoing (lint): a template that fails is recorded in Result.Errors and the others are
+	// still rendered; Render then fails only if it cannot start.
+	KeepGoing bool
 }
 
 // Template is one rendered template's text.
@@ -74,6 +77,8 @@ type Result struct {
 	Templates []Template // every rendered template with non-empty output, in order
 	// Secrets are the values generate_secret gave (by name), to pass to the next revision.
 	Secrets map[string]string
+	// Errors are the failures of single templates under Options.KeepGoing.
+	Errors []error
 }
 
 // Error is a template failure at a file and line, with a suggestion when one can be made.
@@ -197,6 +202,17 @@ func (r *renderer) renderPack(pk *pack.Pack, values map[string]any, at, display 
 		}
 	}
 	ctxData := r.context(pk, values)
+	rel := ""
+	if i := strings.IndexByte(display, '/'); i >= 0 {
+		rel = display[i+1:] // the subpack's folder: packs/x, charts/x
+	}
+	fail := func(err error) error {
+		if r.opts.KeepGoing {
+			res.Errors = append(res.Errors, err)
+			return nil
+		}
+		return err
+	}
 	for _, name := range pk.Templates() {
 		base := path.Base(name)
 		if strings.HasPrefix(base, "_") {
@@ -208,9 +224,13 @@ func (r *renderer) renderPack(pk *pack.Pack, values map[string]any, at, display 
 		if !isNotes && !isManifestName(outName) {
 			continue
 		}
-		out, err := r.renderOne(path.Join(at, name), path.Join("templates", name), shown, pk, values, ctxData)
+		file := path.Join(rel, "templates", name)
+		out, err := r.renderOne(path.Join(at, name), file, shown, pk, values, ctxData)
 		if err != nil {
-			return err
+			if err := fail(err); err != nil {
+				return err
+			}
+			continue
 		}
 		if isNotes {
 			if top {
@@ -224,10 +244,19 @@ func (r *renderer) renderPack(pk *pack.Pack, values map[string]any, at, display 
 		res.Templates = append(res.Templates, Template{Name: shown, Output: out})
 		objs, err := manifest.Decode([]byte(out), shown)
 		if err != nil {
-			return invalidOutput(err, path.Join("templates", name), out)
+			if err := fail(invalidOutput(err, file, out)); err != nil {
+				return err
+			}
+			continue
+		}
+		if r.opts.KeepGoing {
+			res.addUnchecked(objs)
+			continue
 		}
 		if err := res.add(objs); err != nil {
-			return err
+			if err := fail(err); err != nil {
+				return err
+			}
 		}
 	}
 	return nil
@@ -361,6 +390,18 @@ func FromObjects(objs []*manifest.Object) (*Result, error) {
 		return nil, err
 	}
 	return res, nil
+}
+
+// addUnchecked sorts objects into hooks and the rest without refusing bad annotations (lint
+// reports them itself, for every object).
+func (res *Result) addUnchecked(objs []*manifest.Object) {
+	for _, o := range objs {
+		if ann, err := manifest.ParseAnnotations(o); err == nil && ann.IsHook() {
+			res.Hooks = append(res.Hooks, o)
+		} else {
+			res.Objects = append(res.Objects, o)
+		}
+	}
 }
 
 func (res *Result) add(objs []*manifest.Object) error {
