@@ -156,6 +156,7 @@ func newRecord(name, ns string, revision int, state releases.State, r *Rendered,
 	rel := &releases.Release{Name: name, Namespace: ns, Revision: revision, State: state, Manifest: encodeManifest(objects),
 		Notes: r.Notes, Description: desc, ApplyMethod: "server-side-apply", Holder: &holder}
 	rel.Hooks = hookRecords(r.Hooks, nil, nil)
+	recordSecrets(rel, r)
 	if r.Pack != nil {
 		rel.Pack = releases.PackInfo{Name: r.Pack.Metadata.Name, Version: r.Pack.Metadata.Version, AppVersion: r.Pack.Metadata.AppVersion, Description: r.Pack.Metadata.Description}
 	} else {

@@ -89,7 +89,7 @@ func (c *Client) rollbackLocked(ctx context.Context, op *releases.Operation, o R
 	holder := op.Holder
 	rel := &releases.Release{Name: o.Name, Namespace: o.Namespace, Revision: latest.Revision + 1, State: releases.StatePendingRollback,
 		Pack: target.Pack, Values: target.Values, UserValues: target.UserValues, Provenance: target.Provenance,
-		Manifest: target.Manifest, Hooks: target.Hooks, Notes: target.Notes, Labels: target.Labels,
+		Manifest: target.Manifest, GeneratedSecrets: target.GeneratedSecrets, Hooks: target.Hooks, Notes: target.Notes, Labels: target.Labels,
 		Description: desc, ApplyMethod: "server-side-apply", Holder: &holder}
 	if err := c.Store.Create(op.Context(), rel); err != nil {
 		return nil, err

@@ -26,6 +26,9 @@ type ReleaseInfo struct {
 	Revision  int
 	IsInstall bool
 	IsUpgrade bool
+	// Secrets are the values generate_secret gave in the previous revision (by name): they are
+	// given again, so that an upgrade does not rotate them. Not part of the template context.
+	Secrets map[string]string
 }
 
 // Capabilities is the `capabilities` of the template context: from discovery when a cluster is
@@ -54,9 +57,6 @@ type Options struct {
 	Release      ReleaseInfo
 	Capabilities *Capabilities
 	Lookup       LookupFunc
-	// Secrets are the values generate_secret gave in the previous revision (by name): they are
-	// given again, so that an upgrade does not rotate them.
-	Secrets map[string]string
 	// KeepGoing (lint): a template that fails is recorded in Result.Errors and the others are
 	// still rendered; Render then fails only if it cannot start.
 	KeepGoing bool

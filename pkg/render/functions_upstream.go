@@ -199,7 +199,7 @@ var charsetAliases = map[string]string{"alnum": "alphanumeric", "num": "numeric"
 
 // generateSecret is generate_secret(name, length=32, charset="alphanumeric"): a random value,
 // the same for every call with that name in a release. The value an earlier revision generated
-// (Options.Secrets) is kept, so an upgrade does not rotate it; Result.Secrets records them all.
+// (ReleaseInfo.Secrets) is kept, so an upgrade does not rotate it; Result.Secrets records them all.
 func (r *renderer) generateSecret(_ *exec.Evaluator, p *exec.VarArgs) *exec.Value {
 	if len(p.Args) < 1 || !p.Args[0].IsString() || p.Args[0].String() == "" {
 		return errValue("generate_secret expects a name, then an optional length (1 to 4096) and charset")
@@ -233,7 +233,7 @@ func (r *renderer) generateSecret(_ *exec.Evaluator, p *exec.VarArgs) *exec.Valu
 	if v, ok := r.secrets[name]; ok {
 		return exec.AsValue(v)
 	}
-	if v, ok := r.opts.Secrets[name]; ok {
+	if v, ok := r.opts.Release.Secrets[name]; ok {
 		r.secrets[name] = v
 		return exec.AsValue(v)
 	}

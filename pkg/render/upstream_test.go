@@ -72,7 +72,7 @@ func TestGenerateSecretKeepsEarlierValue(t *testing.T) {
 	if len(first.Secrets["a"]) != 32 || len(first.Secrets["b"]) != 6 {
 		t.Fatalf("secrets: %v", first.Secrets)
 	}
-	again, err := Render(pk, map[string]any{}, Options{Secrets: map[string]string{"a": first.Secrets["a"]}})
+	again, err := Render(pk, map[string]any{}, Options{Release: ReleaseInfo{Secrets: map[string]string{"a": first.Secrets["a"]}}})
 	if err != nil {
 		t.Fatal(err)
 	}
