@@ -68,3 +68,23 @@ func TestTemplateInvalidYAMLShowsTheRenderedLines(t *testing.T) {
 		t.Errorf("the error still sends the user to a command that fails the same way:\n%s", errOut)
 	}
 }
+
+// A pack laid out and written as upstream Sherpack's are (charts/ with a file:// repository,
+// engine and crds blocks, a remote dependency disabled by its condition and not vendored,
+// get/haskey/keys/ternary/tostring/tojson_pretty) renders, lints clean, and says what to do
+// when the missing dependency is switched on.
+func TestUpstreamStylePack(t *testing.T) {
+	out, errOut, code := runCLI(t, "template", "r", "testdata/upstream-style", "--kubeconfig", "/dev/null")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	golden(t, "template-upstream-style", out)
+	lintOut, lintErr, code := runCLI(t, "lint", "testdata/upstream-style", "--strict", "--kubeconfig", "/dev/null")
+	if code != 0 {
+		t.Fatalf("lint --strict: exit %d\n%s%s", code, lintOut, lintErr)
+	}
+	_, errOut, code = runCLI(t, "template", "r", "testdata/upstream-style", "--set", "search.enabled=true", "--kubeconfig", "/dev/null")
+	if code != 3 || !strings.Contains(errOut, "dependency search comes from repository https://packs.example.com and must be vendored: put the pack under charts/search/") {
+		t.Fatalf("enabling the missing dependency: exit %d: %s", code, errOut)
+	}
+}
