@@ -150,7 +150,8 @@ func (g *gen) intListExpr() string {
 func (g *gen) strListExpr() string {
 	switch g.r.IntN(5) {
 	case 0:
-		return "[" + g.strAtom() + ", " + g.strAtom() + "]"
+		// no quote inside: a printed list quotes its strings with ' (knownGaps)
+		return "[" + g.pick(`"a"`, `"web"`, "s", "values.name", `"x-y"`) + ", " + g.pick(`" pad "`, "values.text", `"Ünï"`, `""`) + "]"
 	case 1:
 		return "(values.words | sort)"
 	case 2:
