@@ -20,7 +20,7 @@ import (
 const truthyTest = "__truthy"
 
 // undefinedRE matches the errors gonja's strict mode gives for a missing name, key or attribute.
-var undefinedRE = regexp.MustCompile(`(?:attribute|item) '?[^ ]*'? not found$|^Unable to evaluate name "[^"]*"$|^argument is undefined to access`)
+var undefinedRE = regexp.MustCompile(`(?:attribute|item) '?[^ ]*'? not found$|^Unable to evaluate name "[^"]*"$|^argument is undefined to access|Can't use Getitem on None$`)
 
 // isUndefined reports whether v is an error caused by an undefined value (and nothing else).
 func isUndefined(v *exec.Value) bool {
