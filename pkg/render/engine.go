@@ -316,6 +316,9 @@ func (r *renderer) renderOne(key, file, shown string, pk *pack.Pack, values map[
 		data[k] = v
 	}
 	data["template"] = map[string]any{"name": shown, "basePath": path.Join(path.Dir(shown))}
+	if _, ok := data["none"]; !ok {
+		data["none"] = nil // Jinja2's lower-case spelling of None
+	}
 	for k, v := range r.functions(env, loader, data) {
 		data[k] = v
 	}
