@@ -3,8 +3,10 @@ package render
 import (
 	"errors"
 	"math"
+	"reflect"
 	"sort"
 	"strings"
+	"unicode"
 
 	"github.com/nikolalohinski/gonja/v2/builtins"
 	"github.com/nikolalohinski/gonja/v2/exec"
@@ -20,6 +22,7 @@ func jinjaFilters(strict bool) map[string]exec.FilterFunction {
 		"round":     filterRound,
 		"urlencode": filterURLEncode,
 		"dictsort":  filterDictSort,
+		"title":     stringFilter(title),
 	}
 }
 
@@ -46,6 +49,26 @@ func filterDefault(strict bool) exec.FilterFunction {
 		}
 		return in
 	}
+}
+
+// title is Jinja2's title: a word begins after whitespace or one of -({[<, not after any
+// punctuation (Python's str.title would make "b,a" "B,A").
+func title(s string) string {
+	var b strings.Builder
+	start := true
+	for _, r := range s {
+		switch {
+		case unicode.IsSpace(r) || strings.ContainsRune("-({[<", r):
+			b.WriteRune(r)
+			start = true
+		case start:
+			b.WriteRune(unicode.ToUpper(r))
+			start = false
+		default:
+			b.WriteRune(unicode.ToLower(r))
+		}
+	}
+	return b.String()
 }
 
 // filterRound is Python's round(): half to even for "common", or floor/ceil, at a precision.
@@ -160,6 +183,35 @@ func lessValue(a, b *exec.Value) bool {
 	return a.String() < b.String()
 }
 
+// plainResult makes a method return Go strings: gonja's return their own string type, which
+// does not compare equal to a string ("web" == "WEB".lower() was false).
+func plainResult(f exec.Method[string]) exec.Method[string] {
+	return func(self string, v *exec.Value, a *exec.VarArgs) (any, error) {
+		out, err := f(self, v, a)
+		return plain(out), err
+	}
+}
+
+func plain(v any) any {
+	if v == nil {
+		return nil
+	}
+	rv := reflect.ValueOf(v)
+	switch rv.Kind() {
+	case reflect.String:
+		return rv.String()
+	case reflect.Slice:
+		if rv.Type().Elem().Kind() == reflect.String || rv.Type().Elem().Kind() == reflect.Interface {
+			out := make([]any, rv.Len())
+			for i := range out {
+				out[i] = plain(rv.Index(i).Interface())
+			}
+			return out
+		}
+	}
+	return v
+}
+
 // strMethodNames are the Python str methods gonja implements.
 var strMethodNames = strings.Fields("capitalize capwords casefold center count encode endswith expandtabs find format format_map isalnum isalpha isascii isdecimal isdigit islower isnumeric isprintable isspace istitle isupper join ljust lower lstrip partition removeprefix removesuffix replace rfind rjust rpartition rsplit rstrip split splitlines startswith strip swapcase title upper zfill")
 
@@ -170,7 +222,7 @@ func methodSet() exec.Methods {
 	str := map[string]exec.Method[string]{}
 	for _, n := range strMethodNames {
 		if f, ok := builtins.Methods.Str.Get(n); ok {
-			str[n] = f
+			str[n] = plainResult(f)
 		}
 	}
 	str["replace"] = func(self string, _ *exec.Value, a *exec.VarArgs) (any, error) {
