@@ -99,3 +99,17 @@ func mustPack(t testing.TB, files map[string]string) *pack.Pack {
 	}
 	return pk
 }
+
+func TestFilesGetBytes(t *testing.T) {
+	t.Parallel()
+	out, err := renderString(t, `{{ files.get_bytes("files/config.ini") | length }} {{ files.get_bytes("files/config.ini")[0] }} {{ files.get_bytes("files/config.ini") | map("string") | join(",") | truncate(9, true, "") }}`, map[string]any{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if out != "8 97 97,61,49" {
+		t.Fatalf("files.get_bytes: %q", out)
+	}
+	if _, err := renderString(t, `{{ files.get_bytes("../etc/passwd") }}`, map[string]any{}); err == nil {
+		t.Fatal("files.get_bytes read outside the pack")
+	}
+}
