@@ -43,7 +43,7 @@ func checkObjects(objs []*manifest.Object, dir string, o Options) []Finding {
 			out = append(out, Finding{Severity: sev, File: file, Line: line, Check: check, Message: key.String() + ": " + fmt.Sprintf(format, args...)})
 		}
 		if !known {
-			f(Error, "unknown-kind", "kind %s of %s is not served (%s) and no CustomResourceDefinition of the pack defines it", obj.GetKind(), obj.GetAPIVersion(), o.Kinds.Source())
+			f(Error, "unknown-kind", "kind %s of %s is not served (the %s) and no CustomResourceDefinition of the pack defines it", obj.GetKind(), obj.GetAPIVersion(), o.Kinds.Source())
 		}
 		ns := obj.GetNamespace()
 		switch {

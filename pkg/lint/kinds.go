@@ -70,4 +70,4 @@ func (k mapperKinds) Lookup(apiVersion, kind string) (bool, bool) {
 	return true, mapping.Scope.Name() == meta.RESTScopeNameNamespace
 }
 
-func (k mapperKinds) Source() string { return "the cluster's discovery" }
+func (k mapperKinds) Source() string { return "cluster's discovery" }
