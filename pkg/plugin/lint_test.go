@@ -47,6 +47,15 @@ func TestLintExitCodes(t *testing.T) {
 			t.Errorf("lint %v: exit %d, want %d with %q\n%s%s", c.args, code, c.code, c.out, out, errOut)
 		}
 	}
+	for _, ex := range []string{"webapp", "platform", "crd-app"} {
+		if out, errOut, code := runCLI(t, "lint", "../../examples/"+ex, "--strict", "--kubeconfig", "/dev/null"); code != 0 {
+			t.Errorf("examples/%s does not lint clean under --strict: exit %d\n%s%s", ex, code, out, errOut)
+		}
+	}
+	// template warns about unknown Pack.yaml keys too, and still renders.
+	if out, errOut, code := runCLI(t, "template", "r", warn, "--kubeconfig", "/dev/null"); code != 0 || !strings.Contains(errOut, `warning: `) || !strings.Contains(errOut, `Pack.yaml:3: unknown key "enigne" (did you mean "engine"?)`) || !strings.Contains(out, "kind: ConfigMap") {
+		t.Errorf("template with an unknown Pack.yaml key: exit %d\n%s%s", code, out, errOut)
+	}
 	out, _, code := runCLI(t, "lint", bad, "-o", "json", "--kubeconfig", "/dev/null")
 	var rep struct {
 		Findings []struct {

@@ -110,6 +110,11 @@ func (o *TemplateOptions) Run(ctx context.Context) error {
 	}
 	objs = append(objs, out.Objects...)
 	objs = append(objs, out.Hooks...)
+	if out.Pack != nil {
+		for _, w := range out.Pack.Warnings {
+			fmt.Fprintf(o.ErrOut, "warning: %s\n", w)
+		}
+	}
 	if out.Pack != nil && !o.Validate {
 		return o.printAsWritten(out)
 	}
