@@ -302,7 +302,7 @@ func splitVersion(v string) (string, string) {
 
 // renderOne renders one template. key is its loader path, file its path in the pack.
 func (r *renderer) renderOne(key, file, shown string, pk *pack.Pack, values map[string]any, ctxData map[string]any) (out string, err error) {
-	defer recoverAt(file, &err)
+	defer recoverAt(file, r.content[key], &err)
 	loader := &packLoader{content: r.content, dir: path.Dir(key)}
 	env := &exec.Environment{
 		Context:           exec.EmptyContext().Update(builtins.GlobalFunctions).Update(builtins.GlobalVariables),

@@ -2,6 +2,7 @@ package render
 
 import (
 	"fmt"
+	"regexp"
 	"runtime/debug"
 	"strings"
 
@@ -14,9 +15,14 @@ import (
 // recoverAt turns a panic of the template engine into an error naming the template, so that no
 // template source and no values can crash the plugin. A panic is a bug: the message asks for a
 // report with the stack's first frame of ours.
-func recoverAt(file string, err *error) {
+func recoverAt(file, source string, err *error) {
 	p := recover()
 	if p == nil {
+		return
+	}
+	if e, ok := p.(error); ok && strings.Contains(e.Error(), "integer divide by zero") {
+		// gonja's % and // divide without a check; "%s" % x (string formatting) ends up there too.
+		*err = &Error{Template: file, Line: operatorLine(source), Msg: "division or modulo by zero (a % or // whose right side is 0; printf-style \"%s\" % x formatting is not supported: use \"%s\" | format(x) or printf(\"%s\", x))"}
 		return
 	}
 	*err = &Error{Template: file, Msg: fmt.Sprintf("the template engine failed on this template (%v); please report it with the template%s", p, panicFrame())}
@@ -105,4 +111,24 @@ func guardMacros(cs *exec.ControlStructureSet, depth *int) {
 		}
 		return n, err
 	})
+}
+
+var exprRE2 = regexp.MustCompile(`\{\{.*?\}\}|\{%.*?%\}`)
+
+// operatorLine is the line of the only tag in source that uses % or // as an operator (0 when
+// there is not exactly one), to place an error the engine reports without a position.
+func operatorLine(source string) int {
+	found := 0
+	for i, l := range strings.Split(source, "\n") {
+		for _, tag := range exprRE2.FindAllString(l, -1) {
+			inner := strings.Trim(tag, "{}%-+ ")
+			if strings.Contains(inner, "%") || strings.Contains(inner, "//") {
+				if found != 0 && found != i+1 {
+					return 0
+				}
+				found = i + 1
+			}
+		}
+	}
+	return found
 }

@@ -113,3 +113,18 @@ func TestFilesGetBytes(t *testing.T) {
 		t.Fatal("files.get_bytes read outside the pack")
 	}
 }
+
+// What used to crash the plugin with a Go panic is an error naming the template.
+func TestFormerPanicsAreErrors(t *testing.T) {
+	t.Parallel()
+	for _, src := range []string{`{{ "%s" % "x" }}`, `{{ values.n % values.zero }}`, `{% macro m() %}{{ m() }}{% endmacro %}{{ m() }}`} {
+		pk := mustPack(t, map[string]string{"templates/t.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: x}\ndata:\n  a: \"" + src + "\"\n"})
+		_, err := Render(pk, map[string]any{"n": int64(7), "zero": int64(0)}, Options{})
+		if err == nil || !strings.HasPrefix(err.Error(), "templates/t.yaml:5: ") {
+			t.Errorf("%s: %v", src, err)
+		}
+		if err != nil && strings.Contains(err.Error(), "please report") {
+			t.Errorf("%s: a known case reads like an engine bug: %v", src, err)
+		}
+	}
+}
