@@ -83,6 +83,9 @@ var knownGaps = map[string]string{
 	"op-test-binds-tighter-than-mul":    "a test applies to the whole arithmetic expression before it, not to its last operand",
 	"op-not-in-concat":                  "not x in y ~ z does not parse",
 	"print-list-with-quote":             "a string in a printed list is always quoted with ', even when it contains one",
+	"op-mixed-lt":                       "< between a number and a string compares instead of failing",
+	"op-mixed-bool-int":                 "true == 1 is false (Python's bool is an int)",
+	"op-string-number-concat-error":     "\"a\" + 1 concatenates instead of failing (use ~)",
 	"undef-or-in-output":                "and/or/not on an undefined value outside a condition ({{ values.missing or 'x' }}) is an error, not false",
 }
 
