@@ -452,59 +452,6 @@ func filterZip(_ *exec.Evaluator, in *exec.Value, p *exec.VarArgs) *exec.Value {
 	return exec.AsValue(out)
 }
 
-// filterItems is dict.items() in sorted key order (every map iterates that way, for output that
-// is the same from run to run); a dict literal keeps the order it was written in.
-func filterItems(_ *exec.Evaluator, in *exec.Value, _ *exec.VarArgs) *exec.Value {
-	if in.IsError() {
-		return in
-	}
-	if in.IsNil() {
-		return exec.AsValue([]any{})
-	}
-	if d, ok := in.Interface().(*exec.Dict); ok {
-		out := make([]any, 0, len(d.Pairs))
-		for _, p := range d.Pairs {
-			out = append(out, []any{p.Key.Interface(), p.Value.Interface()})
-		}
-		return exec.AsValue(out)
-	}
-	m, ok := goValue(in).(map[string]any)
-	if !ok {
-		return errValue("items expects a mapping, got %s", describe(in))
-	}
-	out := make([]any, 0, len(m))
-	for _, k := range sortedKeys(m) {
-		out = append(out, []any{k, m[k]})
-	}
-	return exec.AsValue(out)
-}
-
-// filterReverse reverses a list or a string (gonja's sorts lists as well).
-func filterReverse(_ *exec.Evaluator, in *exec.Value, _ *exec.VarArgs) *exec.Value {
-	if in.IsError() {
-		return in
-	}
-	switch t := goValue(in).(type) {
-	case string:
-		r := []rune(t)
-		for i, j := 0, len(r)-1; i < j; i, j = i+1, j-1 {
-			r[i], r[j] = r[j], r[i]
-		}
-		return exec.AsValue(string(r))
-	case []any:
-		out := make([]any, len(t))
-		for i, x := range t {
-			out[len(t)-1-i] = x
-		}
-		return exec.AsValue(out)
-	case map[string]any:
-		keys := sortedKeys(t)
-		sort.Sort(sort.Reverse(sort.StringSlice(keys)))
-		return exec.AsValue(toAnyList(keys))
-	}
-	return errValue("reverse expects a list or a string, got %s", describe(in))
-}
-
 func sortedKeys(m map[string]any) []string {
 	out := make([]string, 0, len(m))
 	for k := range m {
