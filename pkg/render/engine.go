@@ -10,10 +10,10 @@ import (
 	"strings"
 	"sync"
 
-	"github.com/nikolalohinski/gonja/v2/builtins"
-	"github.com/nikolalohinski/gonja/v2/config"
-	"github.com/nikolalohinski/gonja/v2/exec"
-	"github.com/nikolalohinski/gonja/v2/parser"
+	"github.com/sherpack/kubectl-sherpack/internal/jinja/builtins"
+	"github.com/sherpack/kubectl-sherpack/internal/jinja/config"
+	"github.com/sherpack/kubectl-sherpack/internal/jinja/exec"
+	"github.com/sherpack/kubectl-sherpack/internal/jinja/parser"
 
 	"github.com/sherpack/kubectl-sherpack/pkg/manifest"
 	"github.com/sherpack/kubectl-sherpack/pkg/pack"

@@ -13,8 +13,8 @@ import (
 	"unicode"
 
 	"github.com/Masterminds/semver/v3"
-	"github.com/nikolalohinski/gonja/v2/builtins"
-	"github.com/nikolalohinski/gonja/v2/exec"
+	"github.com/sherpack/kubectl-sherpack/internal/jinja/builtins"
+	"github.com/sherpack/kubectl-sherpack/internal/jinja/exec"
 	"go.yaml.in/yaml/v3"
 
 	"github.com/sherpack/kubectl-sherpack/pkg/pack"

@@ -11,7 +11,7 @@ import (
 	"strings"
 	"unicode"
 
-	"github.com/nikolalohinski/gonja/v2/exec"
+	"github.com/sherpack/kubectl-sherpack/internal/jinja/exec"
 )
 
 // upstreamFilters are the filters upstream's engine registers that Jinja2 lacks, with

@@ -9,8 +9,8 @@ import (
 	"strings"
 	"time"
 
-	"github.com/nikolalohinski/gonja/v2/exec"
-	"github.com/nikolalohinski/gonja/v2/loaders"
+	"github.com/sherpack/kubectl-sherpack/internal/jinja/exec"
+	"github.com/sherpack/kubectl-sherpack/internal/jinja/loaders"
 
 	"github.com/sherpack/kubectl-sherpack/pkg/pack"
 )

@@ -6,7 +6,7 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/nikolalohinski/gonja/v2/exec"
+	"github.com/sherpack/kubectl-sherpack/internal/jinja/exec"
 )
 
 // upstreamFunctions are the global functions upstream's engine registers besides Jinja2's.

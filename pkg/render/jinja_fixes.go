@@ -8,8 +8,8 @@ import (
 	"strings"
 	"unicode"
 
-	"github.com/nikolalohinski/gonja/v2/builtins"
-	"github.com/nikolalohinski/gonja/v2/exec"
+	"github.com/sherpack/kubectl-sherpack/internal/jinja/builtins"
+	"github.com/sherpack/kubectl-sherpack/internal/jinja/exec"
 )
 
 // Where gonja's builtins disagree with Jinja2 (found by the conformance suite), ours replace

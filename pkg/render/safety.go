@@ -6,10 +6,10 @@ import (
 	"runtime/debug"
 	"strings"
 
-	controlStructures "github.com/nikolalohinski/gonja/v2/builtins/control_structures"
-	"github.com/nikolalohinski/gonja/v2/exec"
-	"github.com/nikolalohinski/gonja/v2/nodes"
-	"github.com/nikolalohinski/gonja/v2/parser"
+	controlStructures "github.com/sherpack/kubectl-sherpack/internal/jinja/builtins/control_structures"
+	"github.com/sherpack/kubectl-sherpack/internal/jinja/exec"
+	"github.com/sherpack/kubectl-sherpack/internal/jinja/nodes"
+	"github.com/sherpack/kubectl-sherpack/internal/jinja/parser"
 )
 
 // recoverAt turns a panic of the template engine into an error naming the template, so that no

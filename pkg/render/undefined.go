@@ -4,11 +4,11 @@ import (
 	"errors"
 	"regexp"
 
-	"github.com/nikolalohinski/gonja/v2/builtins"
-	controlStructures "github.com/nikolalohinski/gonja/v2/builtins/control_structures"
-	"github.com/nikolalohinski/gonja/v2/exec"
-	"github.com/nikolalohinski/gonja/v2/nodes"
-	"github.com/nikolalohinski/gonja/v2/parser"
+	"github.com/sherpack/kubectl-sherpack/internal/jinja/builtins"
+	controlStructures "github.com/sherpack/kubectl-sherpack/internal/jinja/builtins/control_structures"
+	"github.com/sherpack/kubectl-sherpack/internal/jinja/exec"
+	"github.com/sherpack/kubectl-sherpack/internal/jinja/nodes"
+	"github.com/sherpack/kubectl-sherpack/internal/jinja/parser"
 )
 
 // Undefined values are semi-strict, as in upstream's engine (minijinja's SemiStrict mode):
