@@ -43,14 +43,15 @@ func (r *renderer) upstreamFunctions() map[string]any {
 			delete(out, p.Args[1].String())
 			return exec.AsValue(out)
 		},
-		"coalesce": func(_ *exec.Evaluator, p *exec.VarArgs) *exec.Value {
+		// coalesce takes undefined arguments (values.missing is skipped like none).
+		"coalesce": exec.UndefinedArgs(func(_ *exec.Evaluator, p *exec.VarArgs) *exec.Value {
 			for _, a := range p.Args {
 				if !a.IsError() && !a.IsNil() && !(a.IsString() && a.String() == "") {
 					return a
 				}
 			}
 			return exec.AsValue(nil)
-		},
+		}),
 		"ternary": func(_ *exec.Evaluator, p *exec.VarArgs) *exec.Value {
 			if len(p.Args) != 3 {
 				return errValue("ternary expects a value if true, a value if false and a condition")

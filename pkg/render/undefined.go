@@ -1,9 +1,6 @@
 package render
 
 import (
-	"errors"
-	"regexp"
-
 	"github.com/sherpack/kubectl-sherpack/internal/jinja/builtins"
 	controlStructures "github.com/sherpack/kubectl-sherpack/internal/jinja/builtins/control_structures"
 	"github.com/sherpack/kubectl-sherpack/internal/jinja/exec"
@@ -19,36 +16,8 @@ import (
 
 const truthyTest = "__truthy"
 
-// undefinedRE matches the errors gonja's strict mode gives for a missing name, key or attribute.
-var undefinedRE = regexp.MustCompile(`(?:attribute|item) '?[^ ]*'? not found$|^Unable to evaluate name "[^"]*"$|^argument is undefined to access|Can't use Getitem on None$`)
-
 // isUndefined reports whether v is an error caused by an undefined value (and nothing else).
-func isUndefined(v *exec.Value) bool {
-	if v == nil || !v.IsError() {
-		return false
-	}
-	err, _ := v.Interface().(error)
-	return undefinedErr(err)
-}
-
-func undefinedErr(err error) bool {
-	for err != nil {
-		if v, ok := err.(*exec.Value); ok {
-			inner, _ := v.Interface().(error)
-			if inner == nil || inner == err {
-				return false
-			}
-			err = inner
-			continue
-		}
-		next := errors.Unwrap(err)
-		if next == nil {
-			return undefinedRE.MatchString(err.Error())
-		}
-		err = next
-	}
-	return false
-}
+func isUndefined(v *exec.Value) bool { return exec.IsUndefined(v) }
 
 // testTruthy is `is __truthy`: Jinja2 truthiness where an undefined value is false.
 func testTruthy(_ *exec.Context, in *exec.Value, _ *exec.VarArgs) (bool, error) {

@@ -37,6 +37,7 @@ func TestUpstreamFiltersAndFunctions(t *testing.T) {
 		{`{{ get(values.m, "a") }} {{ get(values.m, "z", "dflt") }}`, "1 dflt"},
 		{`{{ set(values.m, "d", 4) | keys | join }} {{ unset(values.m, "a") | keys | join }} {{ values.m | keys | join }}`, "abcd bc abc"},
 		{`{{ coalesce(values.m.c, None, "", "first", "second") }}`, "first"},
+		{`{{ coalesce(values.missing, values.m.missing.deeper, none, "x") }} {{ coalesce(values.nothing) is none }}`, "x True"},
 		{`{{ ternary("on", "off", true) }} {{ ternary("on", "off", values.m.c) }}`, "on off"},
 		{`{{ tostring(12) ~ tostring(true) }} {{ toint("42") + 1 }} {{ toint(3.0) }} {{ tofloat("1.5") * 2 }}`, "12True 43 3 3.0"},
 		{`{{ printf("%s=%d (%v) %f %%", "a", 3, true, 1.5) }}`, "a=3 (True) 1.500000 %"},

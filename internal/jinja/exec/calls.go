@@ -30,9 +30,9 @@ func (e *Evaluator) evalCall(node *nodes.Call) *Value {
 	t := fn.Val.Type()
 
 	if t.NumIn() == 1 && t.In(0) == reflect.TypeFor[*VarArgs]() {
-		params, err = e.evalVarArgs(node)
+		params, err = e.evalVarArgs(node, false)
 	} else if t.NumIn() == 2 && t.In(0) == reflect.TypeFor[*Evaluator]() && t.In(1) == reflect.TypeFor[*VarArgs]() {
-		params, err = e.evalVarArgs(node)
+		params, err = e.evalVarArgs(node, t == reflect.TypeFor[UndefinedArgs]())
 		params = append([]reflect.Value{reflect.ValueOf(e)}, params...)
 	} else {
 		params, err = e.evalParams(node, fn)

@@ -57,6 +57,9 @@ func (e *Evaluator) Eval(node nodes.Expression) *Value {
 		return AsValue(n.Error)
 	case *nodes.Negation:
 		result := e.Eval(n.Term)
+		if IsUndefined(result) {
+			return AsValue(true)
+		}
 		if result.IsError() {
 			return result
 		}
@@ -80,6 +83,13 @@ func (e *Evaluator) evalBinaryExpression(node *nodes.BinaryExpression) *Value {
 		right *Value
 	)
 	left = e.Eval(node.Left)
+	if op := node.Operator.Token.Val; (op == "and" || op == "or") && IsUndefined(left) {
+		// An undefined value is false: `and` gives it back (printing it fails), `or` goes on.
+		if op == "and" {
+			return left
+		}
+		return e.Eval(node.Right)
+	}
 	if left.IsError() {
 		return AsValue(errors.Wrapf(left, `Unable to evaluate left parameter %s`, node.Left))
 	}
@@ -162,11 +172,7 @@ func (e *Evaluator) evalBinaryExpression(node *nodes.BinaryExpression) *Value {
 		if !left.IsTrue() {
 			return left
 		}
-		right = e.Eval(node.Right)
-		if right.IsError() {
-			return AsValue(errors.Wrapf(right, `Unable to evaluate right parameter %s`, node.Right))
-		}
-		return right
+		return e.Eval(node.Right)
 	case tokens.Or:
 		// Python/Jinja2 semantics: `x or y` returns x if x is truthy,
 		// otherwise y. So `{{ '' or 'fallback' }}` renders 'fallback' and
@@ -174,11 +180,7 @@ func (e *Evaluator) evalBinaryExpression(node *nodes.BinaryExpression) *Value {
 		if left.IsTrue() {
 			return left
 		}
-		right = e.Eval(node.Right)
-		if right.IsError() {
-			return AsValue(errors.Wrapf(right, `Unable to evaluate right parameter %s`, node.Right))
-		}
-		return right
+		return e.Eval(node.Right)
 	case tokens.LowerThanOrEqual:
 		if left.IsFloat() || right.IsFloat() {
 			return AsValue(left.Float() <= right.Float())
@@ -569,14 +571,14 @@ func (e *Evaluator) evalGetAttribute(node *nodes.GetAttribute) *Value {
 	}
 }
 
-func (e *Evaluator) evalVarArgs(node *nodes.Call) ([]reflect.Value, error) {
+func (e *Evaluator) evalVarArgs(node *nodes.Call, undefinedOK bool) ([]reflect.Value, error) {
 	params := &VarArgs{
 		Args:   []*Value{},
 		KwArgs: map[string]*Value{},
 	}
 	for _, param := range node.Args {
 		value := e.Eval(param)
-		if value.IsError() {
+		if value.IsError() && !(undefinedOK && IsUndefined(value)) {
 			return nil, value
 		}
 		params.Args = append(params.Args, value)
@@ -584,7 +586,7 @@ func (e *Evaluator) evalVarArgs(node *nodes.Call) ([]reflect.Value, error) {
 
 	for key, param := range node.Kwargs {
 		value := e.Eval(param)
-		if value.IsError() {
+		if value.IsError() && !(undefinedOK && IsUndefined(value)) {
 			return nil, value
 		}
 		params.KwArgs[key] = value

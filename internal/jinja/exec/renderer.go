@@ -81,20 +81,19 @@ func (r *Renderer) Visit(node nodes.Node) (nodes.Visitor, error) {
 	case *nodes.Output:
 		var value *Value
 		if n.Condition != nil {
-			condition := r.Eval(n.Condition)
-			if condition.IsError() {
-				return nil, errors.Wrapf(condition, `Unable to render condition at line %d: %s`, n.Condition.Position().Line, n.Condition)
+			truth, failed := Truth(r.Eval(n.Condition))
+			if failed != nil {
+				return nil, errors.Wrapf(failed, `Unable to render condition at line %d: %s`, n.Condition.Position().Line, n.Condition)
 			}
-			if !condition.IsNil() && condition.IsTrue() {
+			switch {
+			case truth:
 				value = r.Eval(n.Expression)
-			} else if condition.IsNil() || !condition.IsTrue() {
-				if n.Alternative != nil {
-					value = r.Eval(n.Alternative)
-				} else {
-					return nil, nil
-				}
-			} else {
-				return nil, errors.Wrapf(condition, `Unable to evaluation condition as boolean at line %d: %s`, n.Condition.Position().Line, n.Condition)
+			case n.Alternative != nil:
+				value = r.Eval(n.Alternative)
+			default:
+				// Jinja2: an inline if without else gives an undefined value, which prints as
+				// nothing.
+				return nil, nil
 			}
 		} else {
 			value = r.Eval(n.Expression)

@@ -48,11 +48,11 @@ func (scs *SetControlStructure) Execute(r *exec.Renderer, tag *nodes.ControlStru
 	} else {
 		// --- Expression form: {% set x = expr [if cond else alt] %} ---
 		if scs.condition != nil && scs.alternative != nil {
-			condition := r.Eval(scs.condition)
-			if condition.IsError() {
-				return condition
+			truth, failed := exec.Truth(r.Eval(scs.condition))
+			if failed != nil {
+				return failed
 			}
-			if !condition.IsNil() && condition.IsTrue() {
+			if truth {
 				value = r.Eval(scs.expression)
 			} else {
 				value = r.Eval(scs.alternative)
@@ -65,7 +65,8 @@ func (scs *SetControlStructure) Execute(r *exec.Renderer, tag *nodes.ControlStru
 	if value == nil {
 		return errors.Errorf(`Invalid value in 'set' tag: %s`, scs.expression)
 	}
-	if value.IsError() {
+	if value.IsError() && !exec.IsUndefined(value) {
+		// An undefined value can be assigned (as in Jinja2); printing the variable fails.
 		return value
 	}
 
