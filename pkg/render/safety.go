@@ -21,8 +21,9 @@ func recoverAt(file, source string, err *error) {
 		return
 	}
 	if e, ok := p.(error); ok && strings.Contains(e.Error(), "integer divide by zero") {
-		// gonja's % and // divide without a check; "%s" % x (string formatting) ends up there too.
-		*err = &Error{Template: file, Line: operatorLine(source), Msg: "division or modulo by zero (a % or // whose right side is 0; printf-style \"%s\" % x formatting is not supported: use \"%s\" | format(x) or printf(\"%s\", x))"}
+		// The operators check their divisor; a filter or function dividing without a check
+		// ends up here.
+		*err = &Error{Template: file, Line: operatorLine(source), Msg: "division or modulo by zero (a % or // whose right side is 0)"}
 		return
 	}
 	*err = &Error{Template: file, Msg: fmt.Sprintf("the template engine failed on this template (%v); please report it with the template%s", p, panicFrame())}
@@ -32,7 +33,7 @@ func recoverAt(file, source string, err *error) {
 func panicFrame() string {
 	for _, l := range strings.Split(string(debug.Stack()), "\n") {
 		l = strings.TrimSpace(l)
-		if strings.Contains(l, "gonja/v2/") && !strings.HasPrefix(l, "/") {
+		if strings.Contains(l, "internal/jinja/") && !strings.HasPrefix(l, "/") {
 			return " (at " + l + ")"
 		}
 	}

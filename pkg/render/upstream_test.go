@@ -118,11 +118,14 @@ func TestFilesGetBytes(t *testing.T) {
 // What used to crash the plugin with a Go panic is an error naming the template.
 func TestFormerPanicsAreErrors(t *testing.T) {
 	t.Parallel()
-	for _, src := range []string{`{{ "%s" % "x" }}`, `{{ values.n % values.zero }}`, `{% macro m() %}{{ m() }}{% endmacro %}{{ m() }}`} {
+	for _, src := range []string{`{{ "%d" % "x" }}`, `{{ values.n % values.zero }}`, `{{ values.n // values.zero }}`, `{{ values.n / 0 }}`, `{% macro m() %}{{ m() }}{% endmacro %}{{ m() }}`} {
 		pk := mustPack(t, map[string]string{"templates/t.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: x}\ndata:\n  a: \"" + src + "\"\n"})
 		_, err := Render(pk, map[string]any{"n": int64(7), "zero": int64(0)}, Options{})
 		if err == nil || !strings.HasPrefix(err.Error(), "templates/t.yaml:5: ") {
 			t.Errorf("%s: %v", src, err)
+		}
+		if err != nil && strings.Contains(src, "zero") && !strings.HasSuffix(err.Error(), "by zero") {
+			t.Errorf("%s: the error does not say it is a division by zero: %v", src, err)
 		}
 		if err != nil && strings.Contains(err.Error(), "please report") {
 			t.Errorf("%s: a known case reads like an engine bug: %v", src, err)

@@ -1,7 +1,6 @@
 package exec
 
 import (
-	"math"
 	"reflect"
 	"strings"
 
@@ -104,6 +103,9 @@ func (e *Evaluator) evalBinaryExpression(node *nodes.BinaryExpression) *Value {
 		}
 	}
 
+	if result, ok := e.evalArithmetic(node, left, right); ok {
+		return result
+	}
 	switch node.Operator.Token.Type {
 	case tokens.Addition:
 		if left.IsList() {
@@ -123,45 +125,9 @@ func (e *Evaluator) evalBinaryExpression(node *nodes.BinaryExpression) *Value {
 
 			return v
 		}
-		if left.IsFloat() || right.IsFloat() {
-			// Result will be a float
-			return AsValue(left.Float() + right.Float())
-		}
-
-		if left.IsString() || right.IsString() {
-			return AsValue(left.String() + right.String())
-		}
-
-		// Result will be an integer
-		return AsValue(left.Integer() + right.Integer())
-	case tokens.Subtraction:
-		if left.IsFloat() || right.IsFloat() {
-			// Result will be a float
-			return AsValue(left.Float() - right.Float())
-		}
-		// Result will be an integer
-		return AsValue(left.Integer() - right.Integer())
-	case tokens.Multiply:
-		if left.IsFloat() || right.IsFloat() {
-			// Result will be float
-			return AsValue(left.Float() * right.Float())
-		}
-		if left.IsString() {
-			return AsValue(strings.Repeat(left.String(), right.Integer()))
-		}
-		// Result will be int
-		return AsValue(left.Integer() * right.Integer())
-	case tokens.Division:
-		// Float division
-		return AsValue(left.Float() / right.Float())
-	case tokens.FloorDivision:
-		// Int division
-		return AsValue(int(left.Float() / right.Float()))
-	case tokens.Modulo:
-		// Result will be int
-		return AsValue(left.Integer() % right.Integer())
-	case tokens.Power:
-		return AsValue(math.Pow(left.Float(), right.Float()))
+		return addSubMul(node, left, right)
+	case tokens.Subtraction, tokens.Multiply:
+		return addSubMul(node, left, right)
 	case tokens.Tilde:
 		return AsValue(strings.Join([]string{left.String(), right.String()}, ""))
 	case tokens.And:
