@@ -130,17 +130,20 @@ func (p *Parser) parseUnary() (nodes.Expression, error) {
 		}
 	}
 
-	expr, err = p.ParseFilterExpression(expr)
-	if err != nil {
-		return nil, err
+	// Filters and tests apply to this operand only (Jinja2's parse_filter_expr).
+	for {
+		switch {
+		case p.Current(tokens.Pipe) != nil:
+			expr, err = p.ParseFilterExpression(expr)
+		case p.Current(tokens.Is) != nil:
+			expr, err = p.parseTest(expr)
+		default:
+			return expr, nil
+		}
+		if err != nil {
+			return nil, err
+		}
 	}
-
-	if logging.Enabled() {
-		log.WithFields(log.Fields{
-			"expr": expr,
-		}).Trace("parseUnary return")
-	}
-	return expr, nil
 }
 
 func (p *Parser) ParsePower() (nodes.Expression, error) {

@@ -1,68 +1,37 @@
 package parser
 
 import (
-	log "github.com/sirupsen/logrus"
-
-	"github.com/sherpack/kubectl-sherpack/internal/jinja/logging"
 	"github.com/sherpack/kubectl-sherpack/internal/jinja/nodes"
 	"github.com/sherpack/kubectl-sherpack/internal/jinja/tokens"
 )
 
-func (p *Parser) ParseTest(expr nodes.Expression) (nodes.Expression, error) {
-	if logging.Enabled() {
-		log.WithFields(log.Fields{
-			"current": p.Current(),
-		}).Trace("parseTest")
+// parseTest parses `is [not] name [arg]` after expr (the current token is `is`), as Jinja2's
+// parse_test: the argument is a call's parenthesis or one primary expression, never `else`,
+// `if`, `and` or `or`.
+func (p *Parser) parseTest(expr nodes.Expression) (nodes.Expression, error) {
+	p.Match(tokens.Is)
+	not := p.Match(tokens.Not)
+	ident := p.Match(tokens.Name, tokens.In) // "in" is a keyword and a test
+	if ident == nil {
+		return nil, p.Error("expected the name of a test after 'is'", p.Current())
 	}
-
-	expr, err := p.ParseFilterExpression(expr)
-	if err != nil {
-		return nil, err
+	test := &nodes.TestCall{
+		Token:  ident,
+		Name:   ident.Val,
+		Args:   []nodes.Expression{},
+		Kwargs: map[string]nodes.Expression{},
 	}
-	if p.Current(
-		tokens.GreaterThan,
-		tokens.GreaterThanOrEqual,
-		tokens.LowerThan,
-		tokens.LowerThanOrEqual,
-		tokens.Not,
-		tokens.In,
-		tokens.Is,
-	) != nil {
-		_ = p.Match(tokens.Is) // ignore the is keyword entirely if present
-
-		not := p.Match(tokens.Not)
-		ident := p.Next()
-
-		test := &nodes.TestCall{
-			Token:  ident,
-			Name:   ident.Val,
-			Args:   []nodes.Expression{},
-			Kwargs: map[string]nodes.Expression{},
+	if p.Current(tokens.Name, tokens.String, tokens.Integer, tokens.Float, tokens.LeftParenthesis, tokens.LeftBracket, tokens.LeftBrace) != nil &&
+		p.CurrentName("else", "if", "and", "or", "is") == nil {
+		arg, err := p.ParseVariableOrLiteral()
+		if err != nil {
+			return nil, err
 		}
-		// avoid trying to parse "else" as test arguments
-		if p.CurrentName("else") == nil {
-			arg, err := p.ParseVariableOrLiteral()
-			if err == nil && arg != nil {
-				test.Args = append(test.Args, arg)
-			}
-		}
-		expr = &nodes.TestExpression{
-			Expression: expr,
-			Test:       test,
-		}
-
-		if not != nil {
-			expr = &nodes.Negation{
-				Term:     expr,
-				Operator: not,
-			}
-		}
+		test.Args = append(test.Args, arg)
 	}
-
-	if logging.Enabled() {
-		log.WithFields(log.Fields{
-			"expr": expr,
-		}).Trace("parseTest return")
+	expr = &nodes.TestExpression{Expression: expr, Test: test}
+	if not != nil {
+		expr = &nodes.Negation{Term: expr, Operator: not}
 	}
 	return expr, nil
 }
