@@ -55,9 +55,7 @@ var intendedDifferences = map[string]string{
 // escaped tests). Each still differs (or fails) today; one that starts to agree must leave this
 // list.
 var knownGaps = map[string]string{
-	"op-format-repr":          "none prints as an empty string, not None",
 	"ws-raw-dash":             "{%- raw -%} does not strip the whitespace inside the raw block",
-	"op-none-print":           "none prints as an empty string, not None",
 	"loop-depth":              "loop.depth is missing",
 	"macro-call-caller-args":  "{% call(x) m() %} (caller with arguments) does not parse",
 	"macro-varargs":           "a macro does not take extra positional arguments as varargs",
@@ -66,17 +64,12 @@ var knownGaps = map[string]string{
 	"set-block-filter":        "{% set x | filter %} block assignment with a filter does not parse",
 	"loop-previtem":           "loop.previtem is none, not undefined, on the first item",
 	"loop-nextitem":           "loop.nextitem is none, not undefined, on the last item",
-	"filter-default":          "none prints as an empty string, not None",
-	"none-print":              "none prints as an empty string, not None",
 	"filter-attr":             "attr() also finds mapping keys",
-	"str-print-none-list":     "none in a printed list prints as nothing ([none] prints [])",
 	"dict-update":             "dict.update() does not change the mapping",
 	"list-last-empty-default": "first of an empty list is an empty string, not undefined",
 	"test-filter-exists":      "the filter test is not implemented",
 	"test-escaped":            "the escaped test is not implemented",
-	"print-list-with-quote":   "a string in a printed list is always quoted with ', even when it contains one",
 	"op-mixed-lt":             "< between a number and a string compares instead of failing",
-	"op-mixed-bool-int":       "true == 1 is false (Python's bool is an int)",
 }
 
 // baseContext is every case's context (keys sorted, so that Jinja2's insertion order and our

@@ -54,18 +54,18 @@ data:
 	}
 }
 
-// engine.strict: false renders undefined values as empty; strict (the default) fails on printing
+// engine.strict: false renders undefined values as empty (none still prints None, as in Jinja2); strict (the default) fails on printing
 // one, naming file:line and the closest key, and never on a condition.
 func TestStrictAndLenientUndefined(t *testing.T) {
 	t.Parallel()
-	tpl := "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: x}\ndata:\n  a: \"{{ values.missing }}\"\n  b: \"{% for i in values.missing %}{{ i }}{% endfor %}\"\n  c: \"{{ values.missing | default('d') }}\"\n  e: \"{% if values.missing.deeper %}yes{% else %}no{% endif %}\"\n"
+	tpl := "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: x}\ndata:\n  a: \"{{ values.missing }}\"\n  b: \"{% for i in values.missing %}{{ i }}{% endfor %}\"\n  c: \"{{ values.missing | default('d') }}\"\n  e: \"{% if values.missing.deeper %}yes{% else %}no{% endif %}\"\n  f: \"{{ nothing }}{{ values.missing }}|{{ values.none }}\"\n"
 	lenient := mustPack(t, map[string]string{"templates/cm.yaml": tpl})
 	lenient.Engine = &pack.Engine{Strict: new(bool)}
-	res, err := Render(lenient, map[string]any{"present": int64(1)}, Options{})
+	res, err := Render(lenient, map[string]any{"present": int64(1), "none": nil}, Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got := res.Objects[0].Object["data"]; fmt.Sprint(got) != "map[a: b: c:d e:no]" {
+	if got := res.Objects[0].Object["data"]; fmt.Sprint(got) != "map[a: b: c:d e:no f:|None]" {
 		t.Fatalf("lenient: %v", got)
 	}
 	strict := mustPack(t, map[string]string{"templates/cm.yaml": strings.Replace(tpl, "values.missing }}", "values.presnt }}", 1)})

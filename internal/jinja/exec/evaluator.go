@@ -261,6 +261,9 @@ func (e *Evaluator) evalName(node *nodes.Name) *Value {
 	if !ok && e.Config.StrictUndefined {
 		return AsValue(errors.Errorf(`Unable to evaluate name "%s"`, node.Name.Val))
 	}
+	if !ok {
+		return LenientUndefined()
+	}
 	return ToValue(val)
 }
 
@@ -273,7 +276,7 @@ func (e *Evaluator) evalGetItem(node *nodes.GetItem) *Value {
 		if e.Config.StrictUndefined {
 			return AsValue(errors.Wrapf(value, `argument is undefined to access: %s`, node.Node))
 		} else {
-			return AsValue(nil)
+			return LenientUndefined()
 		}
 	}
 
@@ -301,7 +304,7 @@ func (e *Evaluator) evalGetItem(node *nodes.GetItem) *Value {
 		if e.Config.StrictUndefined {
 			return AsValue(errors.Errorf(`unable to evaluate %s: item '%s' not found`, node, node.Arg))
 		}
-		return AsValue(nil)
+		return LenientUndefined()
 	}
 	return item
 }
@@ -519,7 +522,7 @@ func (e *Evaluator) evalGetAttribute(node *nodes.GetAttribute) *Value {
 			if e.Config.StrictUndefined {
 				return AsValue(errors.Errorf(`Unable to evaluate %s: attribute '%s' not found`, node, node.Attribute))
 			}
-			return AsValue(nil)
+			return LenientUndefined()
 		}
 		return attr
 	} else {
@@ -531,7 +534,7 @@ func (e *Evaluator) evalGetAttribute(node *nodes.GetAttribute) *Value {
 			if e.Config.StrictUndefined {
 				return AsValue(errors.Errorf(`Unable to evaluate %s: item %d not found`, node, node.Index))
 			}
-			return AsValue(nil)
+			return LenientUndefined()
 		}
 		return item
 	}

@@ -20,6 +20,14 @@ const jinjaTag = "jinja"
 type Value struct {
 	Val  reflect.Value
 	Safe bool // used to indicate whether a Value needs explicit escaping in the template
+	// Undefined marks the nil a missing name, key or attribute gives when undefined values are
+	// not strict: it prints as nothing, where none prints as None.
+	Undefined bool
+}
+
+// LenientUndefined is a missing value when undefined values are not strict.
+func LenientUndefined() *Value {
+	return &Value{Val: reflect.ValueOf(nil), Undefined: true}
 }
 
 type AttributeGetter interface {
@@ -223,7 +231,10 @@ func (v *Value) ToGoSimpleType(allowInterfaceKeys bool) any {
 // return to the type's name.
 func (v *Value) String() string {
 	if v.IsNil() {
-		return ""
+		if v.Undefined {
+			return ""
+		}
+		return "None"
 	}
 	if v.Val.IsValid() && v.Val.CanInterface() {
 		if stringer, ok := v.Val.Interface().(fmt.Stringer); ok {
@@ -272,31 +283,21 @@ func (v *Value) String() string {
 			if !ok {
 				item = ToValue(v.Index(i).Val)
 			}
-			if item.IsString() {
-				out.WriteString(fmt.Sprintf(`'%s'`, item.String()))
-			} else {
-				out.WriteString(item.String())
-			}
+			out.WriteString(Repr(item))
 		}
 		out.WriteByte(']')
 		return out.String()
 	case reflect.Map:
 		pairs := []string{}
 		for _, key := range resolved.MapKeys() {
-			keyLabel := key.String()
-			if key.Kind() == reflect.String {
-				keyLabel = fmt.Sprintf(`'%s'`, keyLabel)
-			}
+			keyLabel := Repr(ToValue(key))
 
 			value := resolved.MapIndex(key)
 			// Check whether this is an interface and resolve it where required
 			for value.Kind() == reflect.Interface {
 				value = reflect.ValueOf(value.Interface())
 			}
-			valueLabel := ToValue(value).String()
-			if value.Kind() == reflect.String {
-				valueLabel = fmt.Sprintf(`'%s'`, valueLabel)
-			}
+			valueLabel := Repr(ToValue(value))
 			pair := fmt.Sprintf(`%s: %s`, keyLabel, valueLabel)
 			pairs = append(pairs, pair)
 		}
@@ -871,6 +872,15 @@ func (v *Value) Interface() any {
 
 // EqualValueTo checks whether two values are equal.
 func (v *Value) EqualValueTo(other *Value) bool {
+	// A bool is a number as in Python: true == 1.
+	if vNum, vFloat := numeric(v); vNum && (v.IsBool() || other.IsBool()) {
+		if oNum, oFloat := numeric(other); oNum {
+			if vFloat || oFloat {
+				return floatOf(v) == floatOf(other)
+			}
+			return intOf(v) == intOf(other)
+		}
+	}
 	// comparison of uint with int fails using .Interface()-comparison (see issue #64)
 	if v.IsInteger() && other.IsInteger() {
 		return v.Integer() == other.Integer()
@@ -1213,13 +1223,7 @@ func (vl ValuesList) String() string {
 		if idx > 0 {
 			out.WriteString(", ")
 		}
-		if key.IsString() {
-			out.WriteString("'")
-		}
-		out.WriteString(key.String())
-		if key.IsString() {
-			out.WriteString("'")
-		}
+		out.WriteString(Repr(key))
 	}
 	out.WriteByte(']')
 	return out.String()
@@ -1235,18 +1239,7 @@ type Pair struct {
 }
 
 func (p *Pair) String() string {
-	var key, value string
-	if p.Key.IsString() {
-		key = fmt.Sprintf(`'%s'`, p.Key.String())
-	} else {
-		key = p.Key.String()
-	}
-	if p.Value.IsString() {
-		value = fmt.Sprintf(`'%s'`, p.Value.String())
-	} else {
-		value = p.Value.String()
-	}
-	return fmt.Sprintf(`%s: %s`, key, value)
+	return fmt.Sprintf(`%s: %s`, Repr(p.Key), Repr(p.Value))
 }
 
 type Dict struct {
