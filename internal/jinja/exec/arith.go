@@ -196,3 +196,19 @@ func repeatValue(v *Value, n int) *Value {
 	}
 	return AsValue(out)
 }
+
+// orderingError is Python's TypeError for <, <=, > and >= between a number and a string, or
+// with none on either side.
+func orderingError(node *nodes.BinaryExpression, left, right *Value) (*Value, bool) {
+	switch node.Operator.Token.Type {
+	case tokens.LowerThan, tokens.LowerThanOrEqual, tokens.GreaterThan, tokens.GreaterThanOrEqual:
+	default:
+		return nil, false
+	}
+	lNum, _ := numeric(left)
+	rNum, _ := numeric(right)
+	if lNum && right.IsString() || left.IsString() && rNum || left.IsNil() || right.IsNil() {
+		return opError(node, "'%s' not supported between instances of '%s' and '%s'", node.Operator.Token.Val, pyType(left), pyType(right)), true
+	}
+	return nil, false
+}

@@ -9,8 +9,21 @@ import (
 	"github.com/sherpack/kubectl-sherpack/internal/jinja/nodes"
 )
 
+// Callable is a value that a template can call, besides a Go function (a recursive loop's
+// `loop`, which also has attributes).
+type Callable interface {
+	Call(*VarArgs) *Value
+}
+
 func (e *Evaluator) evalCall(node *nodes.Call) *Value {
 	fn := e.Eval(node.Func)
+	if c, ok := fn.Interface().(Callable); ok {
+		params, err := e.evalVarArgs(node, false)
+		if err != nil {
+			return AsValue(errors.Wrapf(err, `unable to evaluate parameters`))
+		}
+		return c.Call(params[0].Interface().(*VarArgs))
+	}
 	if !fn.IsCallable() {
 		getAttributeNode, ok := node.Func.(*nodes.GetAttribute)
 		if node.Parent == nil || !ok {

@@ -106,6 +106,9 @@ func (e *Evaluator) evalBinaryExpression(node *nodes.BinaryExpression) *Value {
 	if result, ok := e.evalArithmetic(node, left, right); ok {
 		return result
 	}
+	if result, ok := orderingError(node, left, right); ok {
+		return result
+	}
 	switch node.Operator.Token.Type {
 	case tokens.Addition:
 		if left.IsList() {

@@ -75,9 +75,10 @@ func (li *LoopInfos) GetAttribute(name string) (*exec.Value, bool) {
 	case "depth0":
 		return exec.AsValue(li.depth0), true
 	case "previtem", "PrevItem":
-		return li.PrevItem, true
+		// Undefined on the first item, as in Jinja2 (none is a possible item).
+		return li.PrevItem, li.index0 > 0
 	case "nextitem", "NextItem":
-		return li.NextItem, true
+		return li.NextItem, !li.last
 	case "cycle", "Cycle":
 		fn := func(va *exec.VarArgs) *exec.Value {
 			if len(va.Args) == 0 {
@@ -216,14 +217,13 @@ func (fcs *ForControlStructure) renderIterable(r *exec.Renderer, obj *exec.Value
 		return nil
 	}
 
-	// Nested-loop depth.
+	// Jinja2's loop.depth counts the recursion of a recursive loop (a loop nested in another
+	// starts at 1 again): loop(children) passes its depth under a key of this statement only.
 	depth := 1
-	if parentLoop, ok := r.Environment.Context.Get("loop"); ok {
-		switch p := parentLoop.(type) {
-		case *LoopInfos:
-			depth = p.depth + 1
-		case *loopCallable:
-			depth = p.infos.depth + 1
+	depthKey := fmt.Sprintf("\x00loop-depth-%p", fcs)
+	if d, ok := r.Environment.Context.Get(depthKey); ok {
+		if n, ok := d.(int); ok {
+			depth = n
 		}
 	}
 
@@ -246,6 +246,7 @@ func (fcs *ForControlStructure) renderIterable(r *exec.Renderer, obj *exec.Value
 			childItems := va.Args[0]
 			buf := new(bytes.Buffer)
 			sub := r.Inherit()
+			sub.Environment.Context.Set(depthKey, depth+1)
 			originalOutput := sub.Output
 			sub.Output = buf
 			if err := fcs.renderIterable(sub, childItems); err != nil {
@@ -261,7 +262,7 @@ func (fcs *ForControlStructure) renderIterable(r *exec.Renderer, obj *exec.Value
 			va := &exec.VarArgs{Args: []*exec.Value{items}}
 			return recurseFn(va)
 		}
-		loopContextValue = recurseFn
+		loopContextValue = &loopCallable{infos: loop}
 	}
 	for idx, pair := range items.Pairs {
 		sub := r.Inherit()
