@@ -61,11 +61,6 @@ var knownGaps = map[string]string{
 	"macro-import-variable":   "import exposes a template's macros, not its top-level variables",
 	"set-tuple":               "{% set a, b = 1, 2 %} does not parse",
 	"set-block-filter":        "{% set x | filter %} block assignment with a filter does not parse",
-	"filter-attr":             "attr() also finds mapping keys",
-	"dict-update":             "dict.update() does not change the mapping",
-	"list-last-empty-default": "first of an empty list is an empty string, not undefined",
-	"test-filter-exists":      "the filter test is not implemented",
-	"test-escaped":            "the escaped test is not implemented",
 }
 
 // baseContext is every case's context (keys sorted, so that Jinja2's insertion order and our

@@ -160,7 +160,23 @@ func newRenderer(opts Options, content map[string]string, strict bool) *renderer
 	r := &renderer{opts: opts, content: content, filters: filterSet(strict), tests: testSet(strict), cs: controlStructureSet(), methods: methodSet(),
 		strict: strict, keepTrailingNewline: true, secrets: map[string]string{}}
 	guardMacros(r.cs, &r.callDepth)
+	// Jinja2's filter and test tests: whether a filter or a test of that name exists.
+	setTest(r.tests, "filter", func(_ *exec.Context, in *exec.Value, _ *exec.VarArgs) (bool, error) {
+		return in.IsString() && r.filters.Exists(in.String()), nil
+	})
+	setTest(r.tests, "test", func(_ *exec.Context, in *exec.Value, _ *exec.VarArgs) (bool, error) {
+		return in.IsString() && r.tests.Exists(in.String()), nil
+	})
 	return r
+}
+
+// setTest registers or replaces a test.
+func setTest(ts *exec.TestSet, name string, fn exec.TestFunction) {
+	if ts.Exists(name) {
+		_ = ts.Replace(name, fn)
+		return
+	}
+	_ = ts.Register(name, fn)
 }
 
 func (r *renderer) config() *config.Config {

@@ -94,6 +94,9 @@ func testSet(strict bool) *exec.TestSet {
 			return (in.Integer()%2+2)%2 == want, nil
 		}
 	}
+	setTest(ts, "escaped", func(_ *exec.Context, in *exec.Value, _ *exec.VarArgs) (bool, error) {
+		return in.Safe, nil
+	})
 	_ = ts.Replace("odd", parity(1))
 	_ = ts.Replace("even", parity(0))
 	_ = ts.Replace("undefined", func(c *exec.Context, in *exec.Value, p *exec.VarArgs) (bool, error) {

@@ -111,8 +111,21 @@ func filterAttr(e *exec.Evaluator, in *exec.Value, params *exec.VarArgs) *exec.V
 	); err != nil {
 		return exec.AsValue(exec.ErrInvalidCall(err))
 	}
-	value, _ := in.GetAttribute(name)
+	// Jinja2's attr is getattr: a mapping's keys are not attributes.
+	value, ok := in.GetAttribute(name)
+	if in.IsDict() || !ok {
+		return undefinedResult(e, fmt.Sprintf("attr(%q): attribute '%s' not found", name, name))
+	}
 	return value
+}
+
+// undefinedResult is the undefined value a filter gives (first of an empty list, a missing
+// attribute): an undefined error under strict undefined values, nothing otherwise.
+func undefinedResult(e *exec.Evaluator, msg string) *exec.Value {
+	if e != nil && e.Config != nil && e.Config.StrictUndefined {
+		return exec.AsValue(errors.New(msg))
+	}
+	return exec.LenientUndefined()
 }
 
 func filterBatch(e *exec.Evaluator, in *exec.Value, params *exec.VarArgs) *exec.Value {
@@ -332,7 +345,7 @@ func filterFirst(e *exec.Evaluator, in *exec.Value, params *exec.VarArgs) *exec.
 			return first
 		}
 	}
-	return exec.AsValue("")
+	return undefinedResult(e, "first: item '0' not found")
 }
 
 func filterFloat(e *exec.Evaluator, in *exec.Value, params *exec.VarArgs) *exec.Value {
@@ -617,7 +630,7 @@ func filterLast(e *exec.Evaluator, in *exec.Value, params *exec.VarArgs) *exec.V
 			return last
 		}
 	}
-	return exec.AsValue("")
+	return undefinedResult(e, "last: item '-1' not found")
 }
 
 func filterLength(e *exec.Evaluator, in *exec.Value, params *exec.VarArgs) *exec.Value {

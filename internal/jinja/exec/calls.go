@@ -148,6 +148,12 @@ func (e *Evaluator) evalMethod(parentNode nodes.Node, method string, args []node
 				return AsValue(fmt.Errorf("failed to cast '%s' to map[string]interface{}: %s", parent.String(), err))
 			}
 			result, err = method(goMap, parent, parameters)
+			if n, ok := parentNode.(*nodes.Name); ok && err == nil && e.Environment.Context.Has(n.Name.Val) {
+				// A method that changes the mapping (update, pop, setdefault, clear) changes
+				// the variable; the mapping above is a copy.
+				e.Environment.Context.Set(n.Name.Val, goMap)
+				return AsValue(result)
+			}
 		}
 	case parent.IsList():
 		if method, ok := e.Environment.Methods.List.Get(method); ok {

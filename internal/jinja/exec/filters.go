@@ -17,7 +17,8 @@ func (e *Evaluator) EvaluateFiltered(expr *nodes.FilteredExpression) *Value {
 
 	for _, filter := range expr.Filters {
 		value = e.ExecuteFilter(filter, value)
-		if value.IsError() {
+		// An undefined result (first of an empty list) goes on to the next filter (default).
+		if value.IsError() && !IsUndefined(value) {
 			return AsValue(errors.Wrapf(value, "unable to evaluate filter %s", filter))
 		}
 	}
