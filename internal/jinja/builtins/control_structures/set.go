@@ -18,6 +18,10 @@ type SetControlStructure struct {
 	condition   nodes.Expression
 	alternative nodes.Expression
 	body        *nodes.Wrapper
+	// targets are the names of {% set a, b = ... %} (target is then nil).
+	targets []string
+	// filters of a block set, {% set x | upper %}...{% endset %}.
+	filters *nodes.FilteredExpression
 }
 
 func (scs *SetControlStructure) Position() *tokens.Token {
@@ -45,6 +49,14 @@ func (scs *SetControlStructure) Execute(r *exec.Renderer, tag *nodes.ControlStru
 		// Jinja2's block-set captures the rendered string as a Markup
 		// (safe) value. Match that semantic.
 		value = exec.AsSafeValue(buf.String())
+		if scs.filters != nil {
+			for _, f := range scs.filters.Filters {
+				value = r.Evaluator().ExecuteFilter(f, value)
+				if value.IsError() {
+					return errors.Wrapf(value, `Unable to apply the filter %s of the set block at line %d`, f.Name, scs.location.Line)
+				}
+			}
+		}
 	} else {
 		// --- Expression form: {% set x = expr [if cond else alt] %} ---
 		if scs.condition != nil && scs.alternative != nil {
@@ -68,6 +80,16 @@ func (scs *SetControlStructure) Execute(r *exec.Renderer, tag *nodes.ControlStru
 	if value.IsError() && !exec.IsUndefined(value) {
 		// An undefined value can be assigned (as in Jinja2); printing the variable fails.
 		return value
+	}
+
+	if scs.targets != nil {
+		if !value.IsList() || value.Len() != len(scs.targets) {
+			return errors.Errorf(`set at line %d: cannot unpack %s into %d names`, scs.location.Line, value.String(), len(scs.targets))
+		}
+		for i, name := range scs.targets {
+			r.Environment.Context.Set(name, value.Index(i).Interface())
+		}
+		return nil
 	}
 
 	switch n := scs.target.(type) {
@@ -116,6 +138,30 @@ func setParser(p *parser.Parser, args *parser.Parser) (nodes.ControlStructure, e
 	default:
 		return nil, errors.Errorf(`unexpected set target %s`, n)
 	}
+	if args.Current(tokens.Comma) != nil {
+		// {% set a, b = 1, 2 %}: names only, as in Jinja2.
+		first, ok := ident.(*nodes.Name)
+		if !ok {
+			return nil, args.Error("set: only names can be assigned together", args.Current())
+		}
+		cs.targets = []string{first.Name.Val}
+		for args.Match(tokens.Comma) != nil {
+			name := args.Match(tokens.Name)
+			if name == nil {
+				return nil, args.Error("set: expected a name after ','", args.Current())
+			}
+			cs.targets = append(cs.targets, name.Val)
+		}
+		cs.target = nil
+	}
+	if cs.targets == nil && args.Current(tokens.Pipe) != nil {
+		// {% set x | filter %}...{% endset %}
+		filtered, err := args.ParseFilterExpression(ident)
+		if err != nil {
+			return nil, err
+		}
+		cs.filters, _ = filtered.(*nodes.FilteredExpression)
+	}
 
 	if args.Match(tokens.Assign) == nil {
 		if !args.End() {
@@ -136,6 +182,21 @@ func setParser(p *parser.Parser, args *parser.Parser) (nodes.ControlStructure, e
 	expr, err := args.ParseExpression()
 	if err != nil {
 		return nil, err
+	}
+	if args.Current(tokens.Comma) != nil {
+		// An unparenthesised tuple: {% set a, b = 1, 2 %}.
+		tuple := &nodes.Tuple{Location: expr.Position(), Val: []nodes.Expression{expr}}
+		for args.Match(tokens.Comma) != nil {
+			if args.End() {
+				break
+			}
+			item, err := args.ParseExpression()
+			if err != nil {
+				return nil, err
+			}
+			tuple.Val = append(tuple.Val, item)
+		}
+		expr = tuple
 	}
 	cs.expression = expr
 
