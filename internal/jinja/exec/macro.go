@@ -70,14 +70,17 @@ func MacroNodeToFunc(node *nodes.Macro, r *Renderer) (Macro, error) {
 		}
 
 		// --- Collect overflow positional args into *args (if declared) ---
+		// Jinja2's implicit varargs and kwargs: the extra positional and keyword arguments of a
+		// macro that declares no *args / **kwargs.
+		varArgsName, kwArgsName := node.VarArgsName, node.KwArgsName
+		if varArgsName == "" {
+			varArgsName = "varargs"
+		}
+		if kwArgsName == "" {
+			kwArgsName = "kwargs"
+		}
 		var varArgsList []any
 		if positionalCount > len(node.Kwargs) {
-			if node.VarArgsName == "" {
-				return AsValue(fmt.Errorf(
-					"macro '%s' received %d arguments but expected only %d",
-					node.Name, positionalCount, len(node.Kwargs),
-				))
-			}
 			for i := len(node.Kwargs); i < positionalCount; i++ {
 				varArgsList = append(varArgsList, params.Args[i].Interface())
 			}
@@ -109,13 +112,7 @@ func MacroNodeToFunc(node *nodes.Macro, r *Renderer) (Macro, error) {
 				}
 			}
 			// Unmatched keyword arg: route to **kwargs if defined, else error.
-			if node.KwArgsName != "" {
-				extraKwargs[keyword] = argument.Interface()
-			} else {
-				return AsValue(fmt.Errorf(
-					"macro '%s' takes no keyword argument '%s'", node.Name, keyword,
-				))
-			}
+			extraKwargs[keyword] = argument.Interface()
 		}
 
 		// --- Fill defaults for any params still unbound ---
@@ -147,18 +144,12 @@ func MacroNodeToFunc(node *nodes.Macro, r *Renderer) (Macro, error) {
 			sub.Environment.Context.Set(arg.Key.String(), arg.Value)
 		}
 
-		// Inject *args
-		if node.VarArgsName != "" {
-			if varArgsList == nil {
-				varArgsList = []any{}
-			}
-			sub.Environment.Context.Set(node.VarArgsName, varArgsList)
+		// Inject *args and **kwargs
+		if varArgsList == nil {
+			varArgsList = []any{}
 		}
-
-		// Inject **kwargs
-		if node.KwArgsName != "" {
-			sub.Environment.Context.Set(node.KwArgsName, extraKwargs)
-		}
+		sub.Environment.Context.Set(varArgsName, varArgsList)
+		sub.Environment.Context.Set(kwArgsName, extraKwargs)
 
 		// --- Inject caller() if a {% call %} block supplied one ---
 		// The {% call %} control structure writes a callable into a special
