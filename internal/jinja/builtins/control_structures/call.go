@@ -20,6 +20,8 @@ type CallControlStructure struct {
 	Location *tokens.Token
 	Call     *nodes.Call    // the macro invocation
 	Body     *nodes.Wrapper // body to expose as caller()
+	// Params are the names of {% call(a, b) m() %}: caller(x, y) binds them in the body.
+	Params []string
 }
 
 func (c *CallControlStructure) Position() *tokens.Token { return c.Location }
@@ -33,6 +35,15 @@ func (c *CallControlStructure) Execute(r *exec.Renderer, tag *nodes.ControlStruc
 	callerFn := func(va *exec.VarArgs) *exec.Value {
 		buf := new(bytes.Buffer)
 		sub := r.Inherit()
+		for i, name := range c.Params {
+			if i < len(va.Args) {
+				sub.Environment.Context.Set(name, va.Args[i].Interface())
+			} else if kw, ok := va.KwArgs[name]; ok {
+				sub.Environment.Context.Set(name, kw.Interface())
+			} else {
+				return exec.AsValue(fmt.Errorf("caller() is missing the argument %q", name))
+			}
+		}
 		originalOutput := sub.Output
 		sub.Output = buf
 		err := sub.ExecuteWrapper(c.Body)
@@ -65,6 +76,20 @@ func (c *CallControlStructure) Execute(r *exec.Renderer, tag *nodes.ControlStruc
 func callParser(p *parser.Parser, args *parser.Parser) (nodes.ControlStructure, error) {
 	cs := &CallControlStructure{Location: p.Current()}
 
+	// {% call(a, b) macro() %}: the names caller()'s arguments take in the body.
+	if args.Match(tokens.LeftParenthesis) != nil {
+		for args.Match(tokens.RightParenthesis) == nil {
+			name := args.Match(tokens.Name)
+			if name == nil {
+				return nil, args.Error("Expected a name in the call's parameters.", args.Current())
+			}
+			cs.Params = append(cs.Params, name.Val)
+			if args.Match(tokens.Comma) == nil && args.Current(tokens.RightParenthesis) == nil {
+				return nil, args.Error("Expected ',' or ')' in the call's parameters.", args.Current())
+			}
+		}
+	}
+
 	// Parse the macro-call expression: name(arg1, arg2, key=val, ...).
 	expr, err := args.ParseExpression()
 	if err != nil {
@@ -90,6 +115,5 @@ func callParser(p *parser.Parser, args *parser.Parser) (nodes.ControlStructure, 
 		return nil, endargs.Error("endcall takes no arguments", nil)
 	}
 
-	_ = tokens.RightParenthesis // keep tokens import used if call args change
 	return cs, nil
 }
