@@ -44,6 +44,7 @@ type Lexer struct {
 	delimiters           []rune
 	RawControlStructures rawControlStructure
 	rawEnd               *regexp.Regexp
+	rawTrimLeft          bool // the raw tag ended with -%}
 	expressionEnd        Type
 	lineStatement        bool
 	lineOffsets          []int    // precomputed line start offsets for O(log N) position lookups
@@ -581,8 +582,18 @@ func (l *Lexer) lexRaw() lexFn {
 		return l.errorf(`Unable to find raw closing controlStructure`)
 	}
 	l.Pos += loc[0]
-	l.emitData()
+	// {%- raw -%} ... {%- endraw %}: the dashes strip the whitespace inside the raw block too.
+	val := l.Input[l.Start:l.Pos]
+	if l.rawTrimLeft {
+		val = strings.TrimLeft(val, " \t\r\n")
+	}
+	if after := l.Pos + len(l.Config.BlockStartString); after < len(l.Input) && l.Input[after] == '-' {
+		val = strings.TrimRight(val, " \t\r\n")
+	}
+	l.emitDataValue(val)
+	l.Start = l.Pos
 	l.rawEnd = nil
+	l.rawTrimLeft = false
 	return l.lexBlock
 	// regexp.MustCompile(`(?m)(?P<key>\w+):\s+(?P<value>\w+)$`)
 	// idx := pattern
@@ -701,6 +712,7 @@ func (l *Lexer) lexBlockEnd() lexFn {
 		l.consumeFollowingNewline()
 	}
 	if l.rawEnd != nil {
+		l.rawTrimLeft = control == '-'
 		return l.lexRaw
 	} else {
 		return l.lexData

@@ -34,6 +34,14 @@ func rawParser(p *parser.Parser, args *parser.Parser) (nodes.ControlStructure, e
 	if err != nil {
 		return nil, err
 	}
+	if len(wrapper.Nodes) == 0 {
+		// An empty raw block (or one its dashes strip to nothing).
+		cs.data = &nodes.Data{Data: &tokens.Token{Type: tokens.Data, Val: ""}}
+		if !args.End() {
+			return nil, args.Error("raw controlStructure doesn't accept parameters.", args.Current())
+		}
+		return cs, nil
+	}
 	node := wrapper.Nodes[0]
 	data, ok := node.(*nodes.Data)
 	if ok {
