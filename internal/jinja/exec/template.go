@@ -109,3 +109,27 @@ func (t *Template) Macros() map[string]*nodes.Macro {
 func (t *Template) Root() *nodes.Template {
 	return t.root
 }
+
+// TopLevelVariables renders t with its output discarded, in a context inheriting parent, and
+// gives the variables its top level sets: what Jinja2's `import ... as m` exposes besides the
+// macros (m.answer for `{% set answer = 42 %}`).
+func (t *Template) TopLevelVariables(parent *Context) (map[string]any, error) {
+	ctx := parent.Inherit()
+	renderer := NewRenderer(&Environment{
+		Tests:             t.environment.Tests,
+		Filters:           t.environment.Filters,
+		ControlStructures: t.environment.ControlStructures,
+		Context:           ctx,
+		Methods:           t.environment.Methods,
+	}, io.Discard, t.config, t.loader, t)
+	if err := renderer.Execute(); err != nil {
+		return nil, err
+	}
+	ctx.lock.Lock()
+	defer ctx.lock.Unlock()
+	out := make(map[string]any, len(ctx.data))
+	for k, v := range ctx.data {
+		out[k] = v
+	}
+	return out, nil
+}

@@ -49,7 +49,14 @@ func (ics *ImportControlStructure) Execute(r *exec.Renderer, tag *nodes.ControlS
 		return fmt.Errorf("unable to load template '%s': %s", filename, err)
 	}
 
-	macros := map[string]exec.Macro{}
+	exported, err := template.TopLevelVariables(r.Environment.Context)
+	if err != nil {
+		return errors.Wrapf(err, `Unable to import '%s'`, filename)
+	}
+	macros := map[string]any{}
+	for name, v := range exported {
+		macros[name] = v
+	}
 	for name, macro := range template.Macros() {
 		fn, err := exec.MacroNodeToFunc(macro, r)
 		if err != nil {
