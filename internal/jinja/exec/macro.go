@@ -80,6 +80,12 @@ func MacroNodeToFunc(node *nodes.Macro, r *Renderer) (Macro, error) {
 			kwArgsName = "kwargs"
 		}
 		var varArgsList []any
+		if positionalCount > len(node.Kwargs) && node.VarArgsName == "" && !node.UsesVarArgs {
+			return AsValue(fmt.Errorf(
+				"macro '%s' takes not more than %d argument(s), not %d",
+				node.Name, len(node.Kwargs), positionalCount,
+			))
+		}
 		if positionalCount > len(node.Kwargs) {
 			for i := len(node.Kwargs); i < positionalCount; i++ {
 				varArgsList = append(varArgsList, params.Args[i].Interface())

@@ -426,6 +426,7 @@ type Macro struct {
 	Name        string
 	Kwargs      []*Pair
 	VarArgsName string // Name of *args parameter (empty if none)
+	UsesVarArgs bool   // the body names varargs (Jinja2's implicit *args)
 	KwArgsName  string // Name of **kwargs parameter (empty if none)
 	Wrapper     *Wrapper
 }

@@ -11,6 +11,8 @@ type Stream struct {
 	current  *Token
 	next     *Token
 	backup   *Token
+	// OnConsume, when set, sees every token consumed (the macro parser looks for varargs).
+	OnConsume func(*Token)
 }
 
 type TokenIterator interface {
@@ -90,6 +92,9 @@ func (s *Stream) nonIgnored() *Token {
 }
 
 func (s *Stream) consume() *Token {
+	if s.OnConsume != nil && s.current != nil {
+		s.OnConsume(s.current)
+	}
 	s.previous = s.current
 	s.current = s.next
 	if s.backup != nil {

@@ -116,7 +116,20 @@ func macroParser(p *parser.Parser, args *parser.Parser) (nodes.ControlStructure,
 		return nil, args.Error("Malformed macro-tag.", nil)
 	}
 
+	// Jinja2 gives a macro extra positional arguments (as varargs) only if its body uses
+	// varargs; watch the body's tokens for the name.
+	stream := p.Stream()
+	outer := stream.OnConsume
+	stream.OnConsume = func(t *tokens.Token) {
+		if t.Type == tokens.Name && t.Val == "varargs" {
+			macro.UsesVarArgs = true
+		}
+		if outer != nil {
+			outer(t)
+		}
+	}
 	wrapper, endargs, err := p.WrapUntil("endmacro")
+	stream.OnConsume = outer
 	if err != nil {
 		return nil, err
 	}
