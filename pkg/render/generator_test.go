@@ -14,8 +14,9 @@ import (
 // else, for with loop.*, set, macros, filters and string methods, every tag with or without its
 // whitespace-control dashes), rendered by us and by Python's Jinja2 with the same context: the
 // outputs must be byte-identical. `make test` runs a fixed seed corpus; `make fuzz` runs many
-// more (SHERPACK_GEN_COUNT, SHERPACK_GEN_SEED). The grammar leaves out the known gaps
-// (knownGaps in conformance_test.go): negative // and %, **, division, none.
+// more (SHERPACK_GEN_COUNT, SHERPACK_GEN_SEED). It covers Python's arithmetic (negative // and
+// %, **), filters and tests after an operator without parentheses, none, printed lists with
+// quotes, and undefined operands of and/or/not inside {{ }}.
 
 var genCount = flag.Int("gen.count", 0, "random templates to check against Jinja2 (default: SHERPACK_GEN_COUNT or 300)")
 
@@ -23,8 +24,6 @@ type gen struct {
 	r     *rand.Rand
 	depth int
 	vars  []string // loop and set variables in scope that hold integers
-	// inOutput: generating a {{ }} expression, where undefined operands of and/or/not are errors
-	inOutput bool
 }
 
 func (g *gen) pick(s ...string) string { return s[g.r.IntN(len(s))] }
@@ -47,7 +46,8 @@ func (g *gen) intExpr() string {
 	case 4:
 		return "(" + g.strExpr() + " | length)"
 	case 5:
-		return "(" + g.intListExpr() + " | sum)"
+		// a filter after an operator applies to the operand before it
+		return "(" + g.intAtom() + " " + g.pick("+", "-", "*") + " " + g.intAtom() + " | abs)"
 	case 6:
 		return "(" + g.intListExpr() + " | " + g.pick("min", "max", "first", "last") + ")"
 	}
@@ -55,7 +55,13 @@ func (g *gen) intExpr() string {
 }
 
 func (g *gen) intAtom() string {
-	opts := []string{strconv.Itoa(g.r.IntN(12)), "x", "y", "values.replicas", "values.zero", "values.list[1]", "(" + strconv.Itoa(g.r.IntN(30)) + " // " + strconv.Itoa(1+g.r.IntN(5)) + ")", "(" + strconv.Itoa(g.r.IntN(30)) + " % " + strconv.Itoa(1+g.r.IntN(5)) + ")"}
+	divisor := strconv.Itoa(1 + g.r.IntN(5))
+	if g.r.IntN(2) == 0 {
+		divisor = "-" + divisor
+	}
+	opts := []string{strconv.Itoa(g.r.IntN(12)), "x", "y", "values.replicas", "values.zero", "values.list[1]", "values.neg",
+		"(" + strconv.Itoa(g.r.IntN(30)-15) + " // " + divisor + ")", "(" + strconv.Itoa(g.r.IntN(30)-15) + " % " + divisor + ")",
+		"(" + strconv.Itoa(g.r.IntN(5)-2) + " ** " + strconv.Itoa(g.r.IntN(4)) + ")", "(" + g.intListExpr() + " | sum)"}
 	opts = append(opts, g.vars...)
 	return opts[g.r.IntN(len(opts))]
 }
@@ -88,7 +94,7 @@ func (g *gen) strExpr() string {
 }
 
 func (g *gen) strAtom() string {
-	return g.pick(`"a"`, `"web"`, `" pad "`, `'It\'s'`, "s", "values.name", "values.text", "values.image.tag", `"x-y"`, `""`, "values.labels.app", `"Ünï"`)
+	return g.pick(`"a"`, `"web"`, `" pad "`, `'It\'s'`, "(none | string)", "(values.none ~ \"\")", "s", "values.name", "values.text", "values.image.tag", `"x-y"`, `""`, "values.labels.app", `"Ünï"`)
 }
 
 func (g *gen) boolExpr() string {
@@ -105,21 +111,16 @@ func (g *gen) boolExpr() string {
 	case 2:
 		return "(" + g.intExpr() + " in " + g.intListExpr() + ")"
 	case 3:
-		if g.inOutput {
-			return "(not " + g.definedBool() + ")"
-		}
 		return "(not " + g.boolExpr() + ")"
 	case 4:
-		if g.inOutput {
-			return "(" + g.definedBool() + " " + g.pick("and", "or") + " " + g.definedBool() + ")"
-		}
 		return "(" + g.boolExpr() + " " + g.pick("and", "or") + " " + g.boolExpr() + ")"
 	case 5:
+		if g.r.IntN(2) == 0 {
+			// a test after an operator applies to the operand before it
+			return "(" + g.intAtom() + " " + g.pick("+", "*") + " " + g.intAtom() + " is " + g.pick("odd", "even") + ")"
+		}
 		return "((" + g.intExpr() + ") is " + g.pick("odd", "even", "number", "integer", "string") + ")"
 	case 6:
-		if g.inOutput {
-			return g.pick("values.image.missing is defined", "values.image is defined", "values.labels is mapping")
-		}
 		return g.pick("values.missing", "values.image.missing is defined", "values.image is defined", "values.labels is mapping")
 	case 7:
 		return g.strExpr()
@@ -150,8 +151,7 @@ func (g *gen) intListExpr() string {
 func (g *gen) strListExpr() string {
 	switch g.r.IntN(5) {
 	case 0:
-		// no quote inside: a printed list quotes its strings with ' (knownGaps)
-		return "[" + g.pick(`"a"`, `"web"`, "s", "values.name", `"x-y"`) + ", " + g.pick(`" pad "`, "values.text", `"Ünï"`, `""`) + "]"
+		return "[" + g.pick(`"a"`, `"web"`, "s", "values.name", `"x-y"`, `"it's"`, `'say "hi"'`) + ", " + g.pick(`" pad "`, "values.text", `"Ünï"`, `""`, `"a\\b"`) + "]"
 	case 1:
 		return "(values.words | sort)"
 	case 2:
@@ -252,9 +252,7 @@ func (g *gen) output() string {
 	case 1:
 		e = g.strExpr()
 	default:
-		g.inOutput = true
 		e = g.boolExpr()
-		g.inOutput = false
 	}
 	return "{{" + l + " " + e + " " + r + "}}"
 }

@@ -26,10 +26,15 @@ func (e *Evaluator) evalCall(node *nodes.Call) *Value {
 	}
 	if !fn.IsCallable() {
 		getAttributeNode, ok := node.Func.(*nodes.GetAttribute)
-		if node.Parent == nil || !ok {
+		if !ok {
 			return AsValue(errors.Errorf(`%s is not callable`, node.Func))
 		}
-		return e.evalMethod(node.Parent, getAttributeNode.Attribute, node.Args, node.Kwargs)
+		// A method of the value the attribute is read on: x.upper(), ("a" ~ b).upper().
+		parent := node.Parent
+		if parent == nil {
+			parent = getAttributeNode.Node
+		}
+		return e.evalMethod(parent, getAttributeNode.Attribute, node.Args, node.Kwargs)
 	}
 	if fn.IsError() {
 		return AsValue(errors.Wrapf(fn, `unable to evaluate function '%s'`, node.Func))

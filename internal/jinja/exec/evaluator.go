@@ -62,7 +62,8 @@ func (e *Evaluator) Eval(node nodes.Expression) *Value {
 		if result.IsError() {
 			return result
 		}
-		return result.Negate()
+		// Python's not: always a bool (not 2 is False, not 0 is True).
+		return AsValue(!result.IsTrue())
 	case *nodes.BinaryExpression:
 		return e.evalBinaryExpression(n)
 	case *nodes.UnaryExpression:
