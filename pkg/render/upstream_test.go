@@ -118,7 +118,7 @@ func TestFilesGetBytes(t *testing.T) {
 // What used to crash the plugin with a Go panic is an error naming the template.
 func TestFormerPanicsAreErrors(t *testing.T) {
 	t.Parallel()
-	for _, src := range []string{`{{ "%d" % "x" }}`, `{{ values.n % values.zero }}`, `{{ values.n // values.zero }}`, `{{ values.n / 0 }}`, `{% macro m() %}{{ m() }}{% endmacro %}{{ m() }}`} {
+	for _, src := range []string{`{{ "%d" % "x" }}`, `{{ values.n % values.zero }}`, `{{ values.n // values.zero }}`, `{{ values.n / 0 }}`, `{% for i in ["ab"] recursive %}{{ loop(i) }}{% endfor %}`, `{% macro m() %}{{ m() }}{% endmacro %}{{ m() }}`} {
 		pk := mustPack(t, map[string]string{"templates/t.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: x}\ndata:\n  a: \"" + src + "\"\n"})
 		_, err := Render(pk, map[string]any{"n": int64(7), "zero": int64(0)}, Options{})
 		if err == nil || !strings.HasPrefix(err.Error(), "templates/t.yaml:5: ") {

@@ -29,6 +29,10 @@ func (fcs *ForControlStructure) String() string {
 	return fmt.Sprintf("ForControlStructure(Line=%d Col=%d)", t.Line, t.Col)
 }
 
+// maxLoopRecursion bounds loop(children) in a recursive loop: recursing without end would
+// overflow the stack, which no recover can catch.
+const maxLoopRecursion = 100
+
 // LoopInfos exposes Jinja2's `loop` variable inside a {% for %} body.
 type LoopInfos struct {
 	index     int
@@ -242,6 +246,9 @@ func (fcs *ForControlStructure) renderIterable(r *exec.Renderer, obj *exec.Value
 		recurseFn := func(va *exec.VarArgs) *exec.Value {
 			if len(va.Args) == 0 {
 				return exec.AsValue("")
+			}
+			if depth >= maxLoopRecursion {
+				return exec.AsValue(fmt.Errorf("loop(): a recursive loop nested deeper than %d (does it call loop() on what it iterates?)", maxLoopRecursion))
 			}
 			childItems := va.Args[0]
 			buf := new(bytes.Buffer)
