@@ -1,5 +1,6 @@
-// Package render renders packs with Jinja2 (gonja v2, strict undefined) into Kubernetes objects,
-// hooks and notes. It knows nothing of the cluster except the explicit lookup function.
+// Package render renders packs with Jinja2 (internal/jinja, semi-strict undefined values) into
+// Kubernetes objects, hooks and notes. It knows nothing of the cluster except the explicit
+// lookup function.
 package render
 
 import (

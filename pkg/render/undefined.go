@@ -9,10 +9,12 @@ import (
 )
 
 // Undefined values are semi-strict, as in upstream's engine (minijinja's SemiStrict mode):
-// printing, iterating or indexing into an undefined value is an error (gonja's StrictUndefined
-// does that and names the expression), but a condition on one is simply false. gonja has no such
-// mode, so the conditions of `if`/`elif` and of a loop's `if` filter are rewritten at parse time into `(c) is __truthy`: a test receives the undefined error as its
-// value instead of aborting, and tells it apart from any other error.
+// printing, iterating or indexing into an undefined value is an error (the engine's strict
+// undefined does that and names the expression), but a condition on one is simply false. The
+// engine treats an undefined value as false in not, and/or and inline ifs (exec.Truth); the
+// conditions of `if`/`elif` and of a loop's `if` filter are also rewritten at parse time into
+// `(c) is __truthy`: a test receives the undefined error as its value instead of aborting, and
+// tells it apart from any other error.
 
 const truthyTest = "__truthy"
 
