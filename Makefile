@@ -11,7 +11,7 @@ PKG := github.com/sherpack/kubectl-sherpack/pkg/plugin
 LDFLAGS := -s -w -X $(PKG).version=$(VERSION) -X $(PKG).gitCommit=$(COMMIT) -X $(PKG).buildDate=$(shell date -u +%Y-%m-%dT%H:%M:%SZ)
 STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
 
-.PHONY: all build tools cluster-up cluster-down test unit e2e demo lint bench dist krew-validate install clean soak race
+.PHONY: all build tools cluster-up cluster-down test unit e2e demo lint bench dist krew-validate install clean soak race fuzz
 
 all: build
 
@@ -64,3 +64,8 @@ soak: tools build ## fault tests through a misbehaving proxy (loopback only, bou
 race: tools build ## make test with the race detector, in the tests and in the plugin they drive
 	$(GO) build -race -o $(BIN)/kubectl-sherpack-race ./cmd/kubectl-sherpack
 	SHERPACK_TEST_BIN=$(BIN)/kubectl-sherpack-race GOTESTFLAGS=-race ./hack/test.sh
+
+FUZZTIME ?= 10m
+fuzz: ## the template fuzzer for FUZZTIME (default 10m), then 20000 random templates checked against Python's Jinja2
+	nice -n 19 $(GO) test ./pkg/render -run '^$$' -fuzz '^FuzzRender$$' -fuzztime $(FUZZTIME) -parallel 1
+	SHERPACK_GEN_COUNT=$${SHERPACK_GEN_COUNT:-20000} SHERPACK_GEN_SEED=$${SHERPACK_GEN_SEED:-$$(date +%s)} nice -n 19 $(GO) test ./pkg/render -run '^TestGeneratedTemplatesAgreeWithJinja2$$' -count=1 -v -timeout 60m

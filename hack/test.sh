@@ -19,6 +19,16 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
+# The template conformance suite compares with Python's Jinja2 (Debian's python3-jinja2, run by
+# /usr/bin/python3, never a package index): install it when it is missing.
+if ! /usr/bin/python3 -c 'import jinja2' >/dev/null 2>&1; then
+  echo ">> installing python3-jinja2 (the reference for the template conformance suite)" >&2
+  if ! apt-get install -y -qq python3-jinja2 >/dev/null 2>&1; then
+    apt-get update -qq >/dev/null 2>&1 && apt-get install -y -qq python3-jinja2 >/dev/null 2>&1 ||
+      echo ">> could not install python3-jinja2: the conformance tests will be skipped" >&2
+  fi
+fi
+
 start=$SECONDS
 eval "$("$out/bin/cluster" up --dir "$dir" --bin "$out/tools")"
 echo ">> control plane up in $((SECONDS - start))s" >&2

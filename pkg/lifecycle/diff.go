@@ -36,19 +36,19 @@ func (c *Client) DiffUpgrade(ctx context.Context, o DiffOptions) (*diff.Report, 
 	if err != nil && !releases.IsNotFound(err) {
 		return nil, err
 	}
-	var lastDeployed *releases.Release
+	var lastDeployed, base *releases.Release
 	var prev []pack.Layer
 	revision := 1
 	if latest != nil {
 		lastDeployed, _ = c.Store.LastDeployed(ctx, o.Namespace, o.Name)
-		base := lastDeployed
+		base = lastDeployed
 		if base == nil {
 			base = latest
 		}
 		prev = previousLayers(base, o.ValuesMode, o.UserGaveValues)
 		revision = latest.Revision + 1
 	}
-	rendered, err := o.Render(render.ReleaseInfo{Name: o.Name, Namespace: o.Namespace, Revision: revision, IsInstall: latest == nil, IsUpgrade: latest != nil}, prev)
+	rendered, err := o.Render(withPreviousSecrets(render.ReleaseInfo{Name: o.Name, Namespace: o.Namespace, Revision: revision, IsInstall: latest == nil, IsUpgrade: latest != nil}, base), prev)
 	if err != nil {
 		return nil, err
 	}

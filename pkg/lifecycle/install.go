@@ -191,6 +191,7 @@ func newRecord(name, ns string, revision int, state releases.State, r *Rendered,
 		Notes: r.Notes, Description: desc, ApplyMethod: "server-side-apply", Holder: &holder}
 	rel.Hooks = hookRecords(r.Hooks, nil, nil)
 	rel.Labels = r.Labels
+	recordSecrets(rel, r)
 	if r.Pack != nil {
 		rel.Pack = releases.PackInfo{Name: r.Pack.Metadata.Name, Version: r.Pack.Metadata.Version, AppVersion: r.Pack.Metadata.AppVersion, Description: r.Pack.Metadata.Description}
 	} else {

@@ -92,7 +92,7 @@ func (c *Client) rollbackLocked(ctx, work context.Context, op *releases.Operatio
 	holder := op.Holder
 	rel := &releases.Release{Name: o.Name, Namespace: o.Namespace, Revision: latest.Revision + 1, State: releases.StatePendingRollback,
 		Pack: target.Pack, Values: target.Values, UserValues: target.UserValues, Provenance: target.Provenance,
-		Manifest: target.Manifest, Hooks: target.Hooks, Notes: target.Notes, Labels: target.Labels,
+		Manifest: target.Manifest, Hooks: target.Hooks, GeneratedSecrets: target.GeneratedSecrets, Notes: target.Notes, Labels: target.Labels,
 		Description: desc, ApplyMethod: "server-side-apply", Holder: &holder, SweepKinds: sweepKinds(latest, prune)}
 	if err := c.Store.Create(work, rel); err != nil {
 		return nil, err

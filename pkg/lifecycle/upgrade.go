@@ -100,7 +100,7 @@ func (c *Client) Upgrade(ctx context.Context, o UpgradeOptions) (_ *Outcome, err
 		base = latest
 	}
 	revision := latest.Revision + 1
-	rendered, err := o.Render(render.ReleaseInfo{Name: o.Name, Namespace: o.Namespace, Revision: revision, IsUpgrade: true},
+	rendered, err := o.Render(withPreviousSecrets(render.ReleaseInfo{Name: o.Name, Namespace: o.Namespace, Revision: revision, IsUpgrade: true}, base),
 		previousLayers(base, o.ValuesMode, o.UserGaveValues))
 	if err != nil {
 		return nil, err

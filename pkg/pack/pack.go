@@ -49,7 +49,9 @@ type Maintainer struct {
 	URL   string `yaml:"url,omitempty" json:"url,omitempty"`
 }
 
-// Dependency is a subpack the pack uses. Only local ones (under packs/) are supported.
+// Dependency is a subpack the pack uses. It is read from the pack itself: charts/<name>/ (where
+// upstream's dependency build vendors it), packs/<name>/, or the folder of a file:// repository.
+// A remote repository must have been vendored into one of those.
 type Dependency struct {
 	Name       string `yaml:"name"`
 	Version    string `yaml:"version,omitempty"`
@@ -57,6 +59,11 @@ type Dependency struct {
 	Condition  string `yaml:"condition,omitempty"`
 	Enabled    *bool  `yaml:"enabled,omitempty"`
 	Alias      string `yaml:"alias,omitempty"`
+	// Resolve: always, when-enabled (default) or never (a folder that is missing is then fine).
+	Resolve string `yaml:"resolve,omitempty"`
+	// Tags enable the dependency when any of them is true under values.tags (Helm's rule;
+	// a condition that is set wins over tags).
+	Tags []string `yaml:"tags,omitempty"`
 }
 
 // EffectiveName is the alias if set, else the name: the key of its values and output.
@@ -73,6 +80,7 @@ type File struct {
 	Kind         string       `yaml:"kind,omitempty"`
 	Metadata     Metadata     `yaml:"metadata"`
 	Dependencies []Dependency `yaml:"dependencies,omitempty"`
+	Engine       *Engine      `yaml:"engine,omitempty"`
 	// CRDs is how the pack's CustomResourceDefinitions are installed, upgraded and kept (crds.go).
 	CRDPolicy *CRDPolicy `yaml:"crds,omitempty"`
 }
@@ -88,12 +96,20 @@ type Pack struct {
 	Values map[string]any
 	// Subpacks are the loaded dependencies, in Pack.yaml order.
 	Subpacks []*Subpack
+	// Warnings found while loading (unknown Pack.yaml keys...), this pack's and its subpacks'.
+	Warnings []Warning
 }
 
 // Subpack is a dependency and its loaded pack.
 type Subpack struct {
 	Dependency
-	Pack *Pack
+	// Pack is nil when the dependency's folder is missing but it may be disabled: Missing says
+	// why, and rendering it enabled is an error.
+	Pack    *Pack
+	Missing error
+	// Dir is where it was found, relative to the parent pack (charts/x, packs/x, or a
+	// file:// path).
+	Dir string
 }
 
 // MaxDepth bounds subpack nesting.
@@ -129,9 +145,10 @@ func fromFiles(root string, files map[string][]byte, depth int) (*Pack, error) {
 		return nil, fmt.Errorf("%s is not a pack: no Pack.yaml at its root", root)
 	}
 	pk := &Pack{Root: root, Files: files}
-	if err := decodeStrict(raw, &pk.File); err != nil {
+	if err := decodeYAML(raw, &pk.File); err != nil {
 		return nil, fmt.Errorf("%s: %w", path.Join(root, "Pack.yaml"), err)
 	}
+	pk.Warnings = unknownKeys(raw, path.Join(root, "Pack.yaml"))
 	if err := pk.validateFile(); err != nil {
 		return nil, fmt.Errorf("%s: %w", path.Join(root, "Pack.yaml"), err)
 	}
@@ -146,6 +163,9 @@ func fromFiles(root string, files map[string][]byte, depth int) (*Pack, error) {
 		sub, err := pk.loadDependency(dep, depth)
 		if err != nil {
 			return nil, err
+		}
+		if sub.Pack != nil {
+			pk.Warnings = append(pk.Warnings, sub.Pack.Warnings...)
 		}
 		pk.Subpacks = append(pk.Subpacks, sub)
 	}
@@ -189,6 +209,11 @@ func (pk *Pack) validateFile() error {
 			return fmt.Errorf("dependencies[%d]: %q appears twice (use alias to include a pack twice)", i, d.EffectiveName())
 		}
 		seen[d.EffectiveName()] = true
+		switch d.Resolve {
+		case "", "always", "when-enabled", "never":
+		default:
+			return fmt.Errorf("dependencies[%d] (%s): resolve %q: must be always, when-enabled or never", i, d.Name, d.Resolve)
+		}
 		if d.Version != "" {
 			if _, err := semver.NewConstraint(d.Version); err != nil {
 				return fmt.Errorf("dependencies[%d] (%s): version %q is not a constraint: %v", i, d.Name, d.Version, err)
@@ -198,22 +223,51 @@ func (pk *Pack) validateFile() error {
 	return nil
 }
 
-// loadDependency finds a local subpack under packs/<name>/ (or packs/<alias>/).
+// loadDependency finds a subpack in the pack: charts/<name>/ or packs/<name>/ (or under its
+// alias), or the folder a file:// repository names. A dependency that is statically disabled or
+// never resolved may be missing; one that a condition or tags may disable is kept as missing and
+// only an error if it turns out enabled.
 func (pk *Pack) loadDependency(dep Dependency, depth int) (*Subpack, error) {
-	repo := dep.Repository
-	if repo != "" && !strings.HasPrefix(repo, "file://") {
-		return nil, fmt.Errorf("%s: dependency %s comes from repository %s: remote repositories are not supported; put the pack under packs/%s/ (for example with `tar -xzf` of the archive) and drop the repository field",
-			path.Join(pk.Root, "Pack.yaml"), dep.Name, repo, dep.Name)
+	file := path.Join(pk.Root, "Pack.yaml")
+	var cands []string
+	if rel, ok := strings.CutPrefix(dep.Repository, "file://"); ok {
+		rel = path.Clean(strings.TrimPrefix(rel, "./"))
+		if !path.IsAbs(rel) && rel != ".." && !strings.HasPrefix(rel, "../") {
+			cands = append(cands, rel+"/")
+		} else if sub, err := loadOutside(pk.Root, rel, depth); err != nil || sub != nil {
+			if err != nil {
+				return nil, fmt.Errorf("%s: dependency %s (repository %s): %w", file, dep.Name, dep.Repository, err)
+			}
+			return pk.checkDependency(dep, sub, dep.Repository)
+		}
+	}
+	for _, dir := range []string{"charts", "packs"} {
+		cands = append(cands, dir+"/"+dep.Name+"/")
+		if dep.Alias != "" {
+			cands = append(cands, dir+"/"+dep.Alias+"/")
+		}
 	}
 	var prefix string
-	for _, cand := range []string{"packs/" + dep.Name + "/", "packs/" + dep.EffectiveName() + "/"} {
+	for _, cand := range cands {
 		if _, ok := pk.Files[cand+"Pack.yaml"]; ok {
 			prefix = cand
 			break
 		}
 	}
 	if prefix == "" {
-		return nil, fmt.Errorf("%s: dependency %s: no pack at packs/%s/ (a local subpack must have its Pack.yaml there)", path.Join(pk.Root, "Pack.yaml"), dep.Name, dep.Name)
+		where := "charts/" + dep.Name + "/ or packs/" + dep.Name + "/"
+		msg := fmt.Errorf("%s: dependency %s: no pack at %s (a subpack must have its Pack.yaml there)", file, dep.Name, where)
+		if dep.Repository != "" && !strings.HasPrefix(dep.Repository, "file://") {
+			msg = fmt.Errorf("%s: dependency %s comes from repository %s and must be vendored: put the pack under charts/%s/ (for example with `tar -xzf` of its archive); it was not found there nor under packs/%s/",
+				file, dep.Name, dep.Repository, dep.Name, dep.Name)
+		}
+		if (dep.Enabled != nil && !*dep.Enabled) || dep.Resolve == "never" {
+			return &Subpack{Dependency: dep, Missing: msg}, nil
+		}
+		if dep.Condition != "" || len(dep.Tags) > 0 {
+			return &Subpack{Dependency: dep, Missing: msg}, nil
+		}
+		return nil, msg
 	}
 	sub := map[string][]byte{}
 	for name, data := range pk.Files {
@@ -225,14 +279,35 @@ func (pk *Pack) loadDependency(dep Dependency, depth int) (*Subpack, error) {
 	if err != nil {
 		return nil, err
 	}
+	return pk.checkDependency(dep, child, strings.TrimSuffix(prefix, "/"))
+}
+
+// loadOutside loads a file:// dependency outside the pack, when the pack is a directory on disk.
+func loadOutside(root, rel string, depth int) (*Pack, error) {
+	st, err := os.Stat(root)
+	if err != nil || !st.IsDir() {
+		return nil, nil
+	}
+	dir := rel
+	if !filepath.IsAbs(rel) {
+		dir = filepath.Join(root, filepath.FromSlash(rel))
+	}
+	files, err := readDir(dir)
+	if err != nil {
+		return nil, err
+	}
+	return fromFiles(dir, files, depth+1)
+}
+
+func (pk *Pack) checkDependency(dep Dependency, child *Pack, where string) (*Subpack, error) {
 	if dep.Version != "" {
 		c, _ := semver.NewConstraint(dep.Version)
 		v, _ := semver.NewVersion(child.Metadata.Version)
 		if !c.Check(v) {
-			return nil, fmt.Errorf("%s: dependency %s wants version %s; packs/%s has %s", path.Join(pk.Root, "Pack.yaml"), dep.Name, dep.Version, dep.Name, child.Metadata.Version)
+			return nil, fmt.Errorf("%s: dependency %s wants version %s; %s has %s", path.Join(pk.Root, "Pack.yaml"), dep.Name, dep.Version, where, child.Metadata.Version)
 		}
 	}
-	return &Subpack{Dependency: dep, Pack: child}, nil
+	return &Subpack{Dependency: dep, Pack: child, Dir: where}, nil
 }
 
 // Installable refuses a library pack: it only provides macros to the packs that use it.
@@ -291,9 +366,9 @@ func (pk *Pack) CRDs() []string {
 	return out
 }
 
-func decodeStrict(raw []byte, into any) error {
+// decodeYAML decodes Pack.yaml; unknown keys are reported as warnings by unknownKeys.
+func decodeYAML(raw []byte, into any) error {
 	dec := yaml.NewDecoder(bytes.NewReader(raw))
-	dec.KnownFields(true)
 	if err := dec.Decode(into); err != nil && !errors.Is(err, io.EOF) {
 		return errors.New(strings.TrimPrefix(err.Error(), "yaml: "))
 	}

@@ -35,7 +35,10 @@ func (pk *Pack) ResolveValues(user []Layer) (*Resolved, error) {
 func (pk *Pack) defaultLayers(under, dir string) ([]Layer, error) {
 	var layers []Layer
 	for _, sp := range pk.Subpacks {
-		sub, err := sp.Pack.defaultLayers(joinUnder(under, sp.EffectiveName()), path.Join(dir, "packs", sp.EffectiveName()))
+		if sp.Pack == nil {
+			continue
+		}
+		sub, err := sp.Pack.defaultLayers(joinUnder(under, sp.EffectiveName()), path.Join(dir, sp.Dir))
 		if err != nil {
 			return nil, err
 		}
@@ -96,7 +99,14 @@ func (pk *Pack) validate(values map[string]any) error {
 		return err
 	}
 	for _, sp := range pk.Subpacks {
-		if on, err := sp.EnabledIn(values); err != nil || !on || sp.Pack.Kind == KindLibrary {
+		on, err := sp.EnabledIn(values)
+		if err != nil {
+			return err
+		}
+		if on && sp.Pack == nil {
+			return sp.Missing
+		}
+		if !on || sp.Pack.Kind == KindLibrary {
 			continue
 		}
 		sub, _ := values[sp.EffectiveName()].(map[string]any)
@@ -111,18 +121,42 @@ func (pk *Pack) validate(values map[string]any) error {
 }
 
 // EnabledIn decides whether a subpack is on: its static enabled flag, then its condition (a
-// values path; a missing one counts as enabled, as in Helm).
+// values path; a missing one counts as enabled, as in Helm), then its tags (on when any tag is
+// true under values.tags, off when the tags that are set are all false), as in Helm.
 func (sp *Subpack) EnabledIn(values map[string]any) (bool, error) {
 	if sp.Enabled != nil && !*sp.Enabled {
 		return false, nil
 	}
-	if sp.Condition == "" {
-		return true, nil
+	if sp.Condition != "" {
+		if v, ok := Lookup(values, sp.Condition); ok && v != nil {
+			return truthy(sp, sp.Condition, v)
+		}
 	}
-	v, ok := Lookup(values, sp.Condition)
-	if !ok || v == nil {
-		return true, nil
+	if len(sp.Tags) > 0 {
+		tags, _ := values["tags"].(map[string]any)
+		set := false
+		for _, t := range sp.Tags {
+			v, ok := tags[t]
+			if !ok || v == nil {
+				continue
+			}
+			on, err := truthy(sp, "tags."+t, v)
+			if err != nil {
+				return false, err
+			}
+			if on {
+				return true, nil
+			}
+			set = true
+		}
+		if set {
+			return false, nil
+		}
 	}
+	return true, nil
+}
+
+func truthy(sp *Subpack, at string, v any) (bool, error) {
 	switch t := v.(type) {
 	case bool:
 		return t, nil
@@ -131,5 +165,5 @@ func (sp *Subpack) EnabledIn(values map[string]any) (bool, error) {
 	case int64:
 		return t != 0, nil
 	}
-	return false, fmt.Errorf("dependency %s: condition %s is a %T; it must be true or false", sp.EffectiveName(), sp.Condition, v)
+	return false, fmt.Errorf("dependency %s: %s is a %T; it must be true or false", sp.EffectiveName(), at, v)
 }

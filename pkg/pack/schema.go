@@ -24,7 +24,7 @@ type Schema struct {
 // Sherpack's simplified format: schemaVersion: sherpack/v1 with properties whose type,
 // required, default, enumValues, min/max... are set on each property). nil if the pack has none.
 func (pk *Pack) Schema() (*Schema, error) {
-	for _, name := range []string{"values.schema.json", "values.schema.yaml", "values.schema.yml"} {
+	for _, name := range []string{"values.schema.yaml", "values.schema.yml", "values.schema.json", "schema.yaml", "schema.yml", "schema.json"} {
 		raw, ok := pk.Files[name]
 		if !ok {
 			continue
@@ -47,7 +47,8 @@ func (pk *Pack) Schema() (*Schema, error) {
 		if !ok {
 			return nil, fmt.Errorf("%s: a schema must be a mapping", where)
 		}
-		if isSimplified(m) {
+		_, versioned := m["schemaVersion"]
+		if isSimplified(m) && (versioned || !strings.HasSuffix(name, ".json")) {
 			conv, err := convertSimplified(m, "")
 			if err != nil {
 				return nil, fmt.Errorf("%s: %w", where, err)
@@ -68,11 +69,24 @@ func (pk *Pack) Schema() (*Schema, error) {
 	return nil, nil
 }
 
+// isSimplified tells Sherpack's simplified format from JSON Schema as upstream does: $schema or
+// $id means JSON Schema, schemaVersion: sherpack/* the simplified format, a root type: object
+// JSON Schema, anything else the simplified format.
 func isSimplified(m map[string]any) bool {
+	if _, ok := m["$schema"]; ok {
+		return false
+	}
+	if _, ok := m["$id"]; ok {
+		return false
+	}
 	if v, ok := m["schemaVersion"].(string); ok && strings.HasPrefix(v, "sherpack/") {
 		return true
 	}
-	return false
+	if t, _ := m["type"].(string); t == "object" {
+		return false
+	}
+	_, hasProps := m["properties"]
+	return hasProps
 }
 
 // convertSimplified turns Sherpack's simplified schema into JSON Schema.

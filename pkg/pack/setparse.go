@@ -1,6 +1,7 @@
 package pack
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"strconv"
@@ -133,8 +134,14 @@ func (p *setParser) parseKey(k string) ([]any, error) {
 
 func isKey(s any) bool { _, ok := s.(string); return ok }
 
-// value reads one value: {a,b,c} is a list, otherwise text up to an unescaped comma.
+// value reads one value: JSON when it starts with [ or { and is valid JSON up to the end or a
+// comma (upstream's rule, for --set only); else {a,b,c} is a list, otherwise text up to an
+// unescaped comma.
 func (p *setParser) value() (any, error) {
+	if v, n, ok := p.jsonValue(); ok {
+		p.pos += n
+		return v, nil
+	}
 	if p.pos < len(p.in) && p.in[p.pos] == '{' {
 		end := p.pos + 1
 		depth := 1
@@ -170,6 +177,24 @@ func (p *setParser) value() (any, error) {
 	}
 	raw, _ := p.until(',', false)
 	return p.scalar(raw), nil
+}
+
+// jsonValue decodes a JSON array or object at the current position, and how many bytes it took.
+func (p *setParser) jsonValue() (any, int, bool) {
+	if !p.typed || p.pos >= len(p.in) || (p.in[p.pos] != '[' && p.in[p.pos] != '{') {
+		return nil, 0, false
+	}
+	dec := json.NewDecoder(strings.NewReader(p.in[p.pos:]))
+	dec.UseNumber()
+	var v any
+	if err := dec.Decode(&v); err != nil {
+		return nil, 0, false
+	}
+	n := int(dec.InputOffset())
+	if rest := p.in[p.pos+n:]; rest != "" && rest[0] != ',' {
+		return nil, 0, false
+	}
+	return Normalize(v), n, true
 }
 
 func (p *setParser) scalar(raw string) any {

@@ -105,6 +105,7 @@ func NewRootCommand(streams genericiooptions.IOStreams) *cobra.Command {
 		NewCmdVersion(streams),
 		NewCmdCompletion(streams),
 		NewCmdTemplate(g, streams),
+		NewCmdLint(g, streams),
 		NewCmdInstall(g, streams),
 		NewCmdUpgrade(g, streams),
 		NewCmdRollback(g, streams),

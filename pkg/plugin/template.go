@@ -3,6 +3,7 @@ package plugin
 import (
 	"context"
 	"fmt"
+	"io"
 	"os"
 	"path"
 	"path/filepath"
@@ -39,12 +40,14 @@ func NewCmdTemplate(g *Globals, streams genericiooptions.IOStreams) *cobra.Comma
 		Use:   "template NAME (PACK | -f FILENAME)",
 		Short: "Render a pack (or read manifests) and print the objects, without a cluster",
 		Long: templates.LongDesc(`
-			Render a pack locally and print every object it makes, each preceded by a
-			"# Source:" line naming its template. No cluster is needed, unless --validate asks
-			the API server to check the objects with a server-side dry run.`),
+			Render a pack locally and print every document its templates make, as the template
+			wrote it (key order and comments kept), each under a "# Source:" line naming its
+			template. No cluster is needed, unless --validate asks the API server to check the
+			objects with a server-side dry run.`),
 		Example: templates.Examples(`
 			kubectl sherpack template shop ./examples/webapp --set replicas=3
 			kubectl sherpack template shop ./examples/webapp --show-only templates/deployment.yaml
+			kubectl sherpack template shop ./examples/webapp --show-only deploy
 			kubectl sherpack template shop ./examples/webapp --output-dir ./rendered
 			kubectl sherpack template shop -f ./manifests/ -R`),
 		Args: cobra.RangeArgs(1, 2),
@@ -59,7 +62,7 @@ func NewCmdTemplate(g *Globals, streams genericiooptions.IOStreams) *cobra.Comma
 		},
 	}
 	o.Source.AddFlags(cmd)
-	cmd.Flags().StringArrayVar(&o.ShowOnly, "show-only", nil, "Only print the output of this template (path as in the pack: templates/x.yaml; repeatable)")
+	cmd.Flags().StringArrayVar(&o.ShowOnly, "show-only", nil, "Only print the output of this template: its path in the pack (templates/x.yaml) or a part of it (repeatable)")
 	cmd.Flags().StringVar(&o.OutputDir, "output-dir", "", "Write each template's output to a file under this directory instead of stdout")
 	cmd.Flags().BoolVar(&o.IncludeCRDs, "include-crds", false, "Also print the CustomResourceDefinitions of crds/")
 	o.Caps.AddFlags(cmd)
@@ -116,6 +119,14 @@ func (o *TemplateOptions) Run(ctx context.Context) error {
 	}
 	objs = append(objs, out.Objects...)
 	objs = append(objs, out.Hooks...)
+	if out.Pack != nil {
+		for _, w := range out.Pack.Warnings {
+			fmt.Fprintf(o.ErrOut, "warning: %s\n", w)
+		}
+	}
+	if out.Pack != nil && !o.Validate {
+		return o.printAsWritten(out)
+	}
 	if len(o.ShowOnly) > 0 {
 		objs, err = o.filter(objs)
 		if err != nil {
@@ -138,6 +149,100 @@ func (o *TemplateOptions) Run(ctx context.Context) error {
 	return err
 }
 
+// sourceDoc is one rendered document and the template it came from.
+type sourceDoc struct{ source, text string }
+
+// printAsWritten prints (or writes under --output-dir) every document of a rendered pack as its
+// template wrote it, under its "# Source:" line; --include-crds puts the files of crds/ first.
+func (o *TemplateOptions) printAsWritten(out *Rendered) error {
+	var docs []sourceDoc
+	if o.IncludeCRDs {
+		for _, name := range out.Pack.CRDs() {
+			for _, d := range render.Documents(string(out.Pack.Files[name])) {
+				docs = append(docs, sourceDoc{path.Join(out.Pack.Metadata.Name, name), d})
+			}
+		}
+	}
+	for _, t := range out.Templates {
+		for _, d := range render.Documents(t.Output) {
+			docs = append(docs, sourceDoc{t.Name, d})
+		}
+	}
+	if len(o.ShowOnly) > 0 {
+		var err error
+		if docs, err = o.filterDocs(docs); err != nil {
+			return err
+		}
+	}
+	if o.OutputDir != "" {
+		return o.writeDocs(docs)
+	}
+	var b strings.Builder
+	for _, d := range docs {
+		fmt.Fprintf(&b, "---\n# Source: %s\n%s", d.source, d.text)
+	}
+	_, err := io.WriteString(o.Out, b.String())
+	return err
+}
+
+// showOnlyMatch: the template's path in the pack (templates/x.yaml, with or without the pack
+// name or .j2), or any part of it.
+func showOnlyMatch(source, want string) bool {
+	want = strings.TrimPrefix(path.Clean(want), "./")
+	trimmed := strings.TrimSuffix(source, ".j2")
+	return source == want || strings.HasSuffix(source, "/"+want) || strings.HasSuffix(trimmed, "/"+strings.TrimSuffix(want, ".j2")) || strings.Contains(source, want)
+}
+
+func (o *TemplateOptions) filterDocs(docs []sourceDoc) ([]sourceDoc, error) {
+	var kept []sourceDoc
+	for _, want := range o.ShowOnly {
+		found := false
+		for _, d := range docs {
+			if showOnlyMatch(d.source, want) {
+				kept = append(kept, d)
+				found = true
+			}
+		}
+		if !found {
+			var names []string
+			seen := map[string]bool{}
+			for _, d := range docs {
+				if !seen[d.source] {
+					names = append(names, d.source)
+					seen[d.source] = true
+				}
+			}
+			return nil, Usagef("--show-only %s: no template with that name or part of a name produced output; these did: %s", want, strings.Join(names, ", "))
+		}
+	}
+	return kept, nil
+}
+
+func (o *TemplateOptions) writeDocs(docs []sourceDoc) error {
+	bySource := map[string]*strings.Builder{}
+	var order []string
+	for _, d := range docs {
+		b, ok := bySource[d.source]
+		if !ok {
+			b = &strings.Builder{}
+			bySource[d.source] = b
+			order = append(order, d.source)
+		}
+		fmt.Fprintf(b, "---\n# Source: %s\n%s", d.source, d.text)
+	}
+	for _, src := range order {
+		p := filepath.Join(o.OutputDir, filepath.FromSlash(src))
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			return err
+		}
+		if err := os.WriteFile(p, []byte(bySource[src].String()), 0o644); err != nil {
+			return err
+		}
+		fmt.Fprintf(o.ErrOut, "wrote %s\n", p)
+	}
+	return nil
+}
+
 // filter keeps the objects of the --show-only templates; a name that matches nothing is an error.
 func (o *TemplateOptions) filter(objs []*manifest.Object) ([]*manifest.Object, error) {
 	var kept []*manifest.Object
@@ -145,7 +250,7 @@ func (o *TemplateOptions) filter(objs []*manifest.Object) ([]*manifest.Object, e
 		want = strings.TrimPrefix(path.Clean(want), "./")
 		found := false
 		for _, obj := range objs {
-			if obj.Source == want || strings.HasSuffix(obj.Source, "/"+want) || strings.HasSuffix(strings.TrimSuffix(obj.Source, ".j2"), "/"+strings.TrimSuffix(want, ".j2")) {
+			if showOnlyMatch(obj.Source, want) {
 				kept = append(kept, obj)
 				found = true
 			}

@@ -111,6 +111,8 @@ type Release struct {
 	UpdatedAt   time.Time         `json:"updatedAt"`
 	// ApplyMethod is how the objects were applied (server-side-apply).
 	ApplyMethod string `json:"applyMethod,omitempty"`
+	// GeneratedSecrets are the values generate_secret gave (by name), given again on upgrade.
+	GeneratedSecrets map[string]string `json:"generatedSecrets,omitempty"`
 	// Holder is who runs the pending operation on this revision, and until when it may.
 	Holder *Holder `json:"holder,omitempty"`
 	// Applied is the resourceVersion each object had right after this revision applied it

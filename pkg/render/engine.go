@@ -1,5 +1,6 @@
-// Package render renders packs with Jinja2 (gonja v2, strict undefined) into Kubernetes objects,
-// hooks and notes. It knows nothing of the cluster except the explicit lookup function.
+// Package render renders packs with Jinja2 (internal/jinja, semi-strict undefined values) into
+// Kubernetes objects, hooks and notes. It knows nothing of the cluster except the explicit
+// lookup function.
 package render
 
 import (
@@ -8,11 +9,12 @@ import (
 	"path"
 	"regexp"
 	"strings"
+	"sync"
 
-	"github.com/nikolalohinski/gonja/v2/builtins"
-	"github.com/nikolalohinski/gonja/v2/config"
-	"github.com/nikolalohinski/gonja/v2/exec"
-	"github.com/nikolalohinski/gonja/v2/parser"
+	"github.com/sherpack/kubectl-sherpack/internal/jinja/builtins"
+	"github.com/sherpack/kubectl-sherpack/internal/jinja/config"
+	"github.com/sherpack/kubectl-sherpack/internal/jinja/exec"
+	"github.com/sherpack/kubectl-sherpack/internal/jinja/parser"
 
 	"github.com/sherpack/kubectl-sherpack/pkg/manifest"
 	"github.com/sherpack/kubectl-sherpack/pkg/pack"
@@ -25,6 +27,9 @@ type ReleaseInfo struct {
 	Revision  int
 	IsInstall bool
 	IsUpgrade bool
+	// Secrets are the values generate_secret gave in the previous revision (by name): they are
+	// given again, so that an upgrade does not rotate them. Not part of the template context.
+	Secrets map[string]string
 }
 
 // Capabilities is the `capabilities` of the template context: from discovery when a cluster is
@@ -53,6 +58,9 @@ type Options struct {
 	Release      ReleaseInfo
 	Capabilities *Capabilities
 	Lookup       LookupFunc
+	// KeepGoing (lint): a template that fails is recorded in Result.Errors and the others are
+	// still rendered; Render then fails only if it cannot start.
+	KeepGoing bool
 }
 
 // Template is one rendered template's text.
@@ -68,6 +76,10 @@ type Result struct {
 	CRDs      []*manifest.Object // from crds/ (never templated)
 	Notes     string
 	Templates []Template // every rendered template with non-empty output, in order
+	// Secrets are the values generate_secret gave (by name), to pass to the next revision.
+	Secrets map[string]string
+	// Errors are the failures of single templates under Options.KeepGoing.
+	Errors []error
 }
 
 // Error is a template failure at a file and line, with a suggestion when one can be made.
@@ -94,10 +106,13 @@ func Render(pk *pack.Pack, values map[string]any, opts Options) (*Result, error)
 	}
 	content := map[string]string{}
 	mount(pk, "/templates", content)
-	r := &renderer{opts: opts, content: content, filters: filterSet()}
+	r := newRenderer(opts, content, pk.StrictUndefined())
 	res := &Result{}
 	if err := r.renderPack(pk, values, "/templates", pk.Metadata.Name, true, res); err != nil {
 		return nil, err
+	}
+	if len(r.secrets) > 0 {
+		res.Secrets = r.secrets
 	}
 	for _, name := range pk.CRDs() {
 		objs, err := manifest.Decode(pk.Files[name], path.Join(pk.Metadata.Name, name))
@@ -115,6 +130,9 @@ func mount(pk *pack.Pack, at string, content map[string]string) {
 		content[path.Join(at, name)] = string(pk.Files["templates/"+name])
 	}
 	for _, sp := range pk.Subpacks {
+		if sp.Pack == nil {
+			continue
+		}
 		mount(sp.Pack, path.Join(at, sp.EffectiveName()), content)
 	}
 }
@@ -123,28 +141,68 @@ type renderer struct {
 	opts    Options
 	content map[string]string
 	filters *exec.FilterSet
+	tests   *exec.TestSet
+	cs      *exec.ControlStructureSet
+	methods exec.Methods
+	// strict: undefined values are errors when printed or iterated (conditions on them are
+	// false); off (Pack.yaml engine.strict: false), they render as empty.
+	strict bool
+	// keepTrailingNewline keeps a template's final newline (Jinja2 drops it by default; a
+	// manifest file keeps it).
+	keepTrailingNewline bool
+
+	secretsMu sync.Mutex
+	secrets   map[string]string
+	// callDepth counts the macro calls in progress (see guardMacros).
+	callDepth int
+}
+
+func newRenderer(opts Options, content map[string]string, strict bool) *renderer {
+	r := &renderer{opts: opts, content: content, filters: filterSet(strict), tests: testSet(strict), cs: controlStructureSet(), methods: methodSet(),
+		strict: strict, keepTrailingNewline: true, secrets: map[string]string{}}
+	guardMacros(r.cs, &r.callDepth)
+	// Jinja2's filter and test tests: whether a filter or a test of that name exists.
+	setTest(r.tests, "filter", func(_ *exec.Context, in *exec.Value, _ *exec.VarArgs) (bool, error) {
+		return in.IsString() && r.filters.Exists(in.String()), nil
+	})
+	setTest(r.tests, "test", func(_ *exec.Context, in *exec.Value, _ *exec.VarArgs) (bool, error) {
+		return in.IsString() && r.tests.Exists(in.String()), nil
+	})
+	return r
+}
+
+// setTest registers or replaces a test.
+func setTest(ts *exec.TestSet, name string, fn exec.TestFunction) {
+	if ts.Exists(name) {
+		_ = ts.Replace(name, fn)
+		return
+	}
+	_ = ts.Register(name, fn)
 }
 
 func (r *renderer) config() *config.Config {
 	c := config.New()
-	c.StrictUndefined = true
-	c.KeepTrailingNewline = true
-	c.TrimBlocks = true
-	c.LeftStripBlocks = true
+	// Jinja2's and upstream's defaults: trim_blocks and lstrip_blocks off, so that `{%- if %}`
+	// and `-%}` do exactly what they say and nothing more.
+	c.StrictUndefined = r.strict
+	c.KeepTrailingNewline = r.keepTrailingNewline
 	return c
 }
 
 func (r *renderer) renderPack(pk *pack.Pack, values map[string]any, at, display string, top bool, res *Result) error {
 	// Subpacks first, as their objects are often what the parent builds on.
 	for _, sp := range pk.Subpacks {
-		if sp.Pack.Kind == pack.KindLibrary {
-			continue
-		}
 		on, err := sp.EnabledIn(values)
 		if err != nil {
 			return fmt.Errorf("%s: dependency %s: %w", display, sp.EffectiveName(), err)
 		}
 		if !on {
+			continue
+		}
+		if sp.Pack == nil {
+			return sp.Missing
+		}
+		if sp.Pack.Kind == pack.KindLibrary {
 			continue
 		}
 		subValues, _ := values[sp.EffectiveName()].(map[string]any)
@@ -156,11 +214,22 @@ func (r *renderer) renderPack(pk *pack.Pack, values map[string]any, at, display 
 			merged, _ := pack.Merge(pack.Layer{Values: map[string]any{"global": g}}, pack.Layer{Values: subValues})
 			subValues = merged
 		}
-		if err := r.renderPack(sp.Pack, subValues, path.Join(at, sp.EffectiveName()), path.Join(display, "packs", sp.EffectiveName()), false, res); err != nil {
+		if err := r.renderPack(sp.Pack, subValues, path.Join(at, sp.EffectiveName()), path.Join(display, sp.Dir), false, res); err != nil {
 			return err
 		}
 	}
 	ctxData := r.context(pk, values)
+	rel := ""
+	if i := strings.IndexByte(display, '/'); i >= 0 {
+		rel = display[i+1:] // the subpack's folder: packs/x, charts/x
+	}
+	fail := func(err error) error {
+		if r.opts.KeepGoing {
+			res.Errors = append(res.Errors, err)
+			return nil
+		}
+		return err
+	}
 	for _, name := range pk.Templates() {
 		base := path.Base(name)
 		if strings.HasPrefix(base, "_") {
@@ -172,9 +241,13 @@ func (r *renderer) renderPack(pk *pack.Pack, values map[string]any, at, display 
 		if !isNotes && !isManifestName(outName) {
 			continue
 		}
-		out, err := r.renderOne(path.Join(at, name), path.Join("templates", name), shown, pk, values, ctxData)
+		file := path.Join(rel, "templates", name)
+		out, err := r.renderOne(path.Join(at, name), file, shown, pk, values, ctxData)
 		if err != nil {
-			return err
+			if err := fail(err); err != nil {
+				return err
+			}
+			continue
 		}
 		if isNotes {
 			if top {
@@ -188,10 +261,19 @@ func (r *renderer) renderPack(pk *pack.Pack, values map[string]any, at, display 
 		res.Templates = append(res.Templates, Template{Name: shown, Output: out})
 		objs, err := manifest.Decode([]byte(out), shown)
 		if err != nil {
-			return fmt.Errorf("%w (in the rendered output of %s; run `kubectl sherpack template --show-only %s` to see it)", err, shown, path.Join("templates", name))
+			if err := fail(invalidOutput(err, file, out)); err != nil {
+				return err
+			}
+			continue
+		}
+		if r.opts.KeepGoing {
+			res.addUnchecked(objs)
+			continue
 		}
 		if err := res.add(objs); err != nil {
-			return err
+			if err := fail(err); err != nil {
+				return err
+			}
 		}
 	}
 	return nil
@@ -236,20 +318,24 @@ func splitVersion(v string) (string, string) {
 }
 
 // renderOne renders one template. key is its loader path, file its path in the pack.
-func (r *renderer) renderOne(key, file, shown string, pk *pack.Pack, values map[string]any, ctxData map[string]any) (string, error) {
+func (r *renderer) renderOne(key, file, shown string, pk *pack.Pack, values map[string]any, ctxData map[string]any) (out string, err error) {
+	defer recoverAt(file, r.content[key], &err)
 	loader := &packLoader{content: r.content, dir: path.Dir(key)}
 	env := &exec.Environment{
 		Context:           exec.EmptyContext().Update(builtins.GlobalFunctions).Update(builtins.GlobalVariables),
 		Filters:           r.filters,
-		Tests:             builtins.Tests,
-		ControlStructures: builtins.ControlStructures,
-		Methods:           builtins.Methods,
+		Tests:             r.tests,
+		ControlStructures: r.cs,
+		Methods:           r.methods,
 	}
 	data := map[string]any{}
 	for k, v := range ctxData {
 		data[k] = v
 	}
 	data["template"] = map[string]any{"name": shown, "basePath": path.Join(path.Dir(shown))}
+	if _, ok := data["none"]; !ok {
+		data["none"] = nil // Jinja2's lower-case spelling of None
+	}
 	for k, v := range r.functions(env, loader, data) {
 		data[k] = v
 	}
@@ -259,7 +345,7 @@ func (r *renderer) renderOne(key, file, shown string, pk *pack.Pack, values map[
 	if err != nil {
 		return "", parseError(err, file, r.content[key])
 	}
-	out, err := tpl.ExecuteToString(ctx)
+	out, err = tpl.ExecuteToString(ctx)
 	if err != nil {
 		return "", executionError(err, file, values)
 	}
@@ -324,6 +410,18 @@ func FromObjects(objs []*manifest.Object) (*Result, error) {
 		return nil, err
 	}
 	return res, nil
+}
+
+// addUnchecked sorts objects into hooks and the rest without refusing bad annotations (lint
+// reports them itself, for every object).
+func (res *Result) addUnchecked(objs []*manifest.Object) {
+	for _, o := range objs {
+		if ann, err := manifest.ParseAnnotations(o); err == nil && ann.IsHook() {
+			res.Hooks = append(res.Hooks, o)
+		} else {
+			res.Objects = append(res.Objects, o)
+		}
+	}
 }
 
 func (res *Result) add(objs []*manifest.Object) error {

@@ -14,6 +14,7 @@ var (
 	exprRE      = regexp.MustCompile(`at line \d+: ([A-Za-z_][\w.\[\]'"]*)\s*:`)
 	notFoundRE  = regexp.MustCompile(`(?:attribute|item) '([^']+)' not found`)
 	undefNameRE = regexp.MustCompile(`Unable to evaluate name "([^"]+)"`)
+	deepRE      = regexp.MustCompile(`macro \S+: calls nested deeper than \d+ \([^)]*\)`)
 )
 
 func lineOf(msg string) int {
@@ -37,6 +38,9 @@ func executionError(err error, file string, values map[string]any) error {
 	}
 	msg := err.Error()
 	line := lineOf(msg)
+	if m := deepRE.FindString(msg); m != "" {
+		return &Error{Template: file, Line: line, Msg: m}
+	}
 	if m := notFoundRE.FindStringSubmatch(msg); m != nil {
 		if e := exprRE.FindStringSubmatch(msg); e != nil && strings.HasPrefix(e[1], "values.") {
 			return &Error{Template: file, Line: line, Msg: undefinedValue(e[1], values)}

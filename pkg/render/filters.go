@@ -13,8 +13,8 @@ import (
 	"unicode"
 
 	"github.com/Masterminds/semver/v3"
-	"github.com/nikolalohinski/gonja/v2/builtins"
-	"github.com/nikolalohinski/gonja/v2/exec"
+	"github.com/sherpack/kubectl-sherpack/internal/jinja/builtins"
+	"github.com/sherpack/kubectl-sherpack/internal/jinja/exec"
 	"go.yaml.in/yaml/v3"
 
 	"github.com/sherpack/kubectl-sherpack/pkg/pack"
@@ -22,7 +22,7 @@ import (
 
 // filterSet is the Jinja2 builtins plus the filters Kubernetes templates need. Each engine
 // gets its own copy: the global set is never mutated.
-func filterSet() *exec.FilterSet {
+func filterSet(strict bool) *exec.FilterSet {
 	fs := exec.NewFilterSet(map[string]exec.FilterFunction{}).Update(builtins.Filters)
 	ours := map[string]exec.FilterFunction{
 		"toyaml":         strFilter(toYAML),
@@ -50,6 +50,12 @@ func filterSet() *exec.FilterSet {
 		"regex_find_all": filterRegexFindAll,
 		"semver_match":   filterSemverMatch,
 		"merge":          filterMerge,
+	}
+	for name, f := range upstreamFilters() {
+		ours[name] = f
+	}
+	for name, f := range jinjaFilters(strict) {
+		ours[name] = f
 	}
 	for name, f := range ours {
 		if fs.Exists(name) {

@@ -9,8 +9,8 @@ import (
 	"strings"
 	"time"
 
-	"github.com/nikolalohinski/gonja/v2/exec"
-	"github.com/nikolalohinski/gonja/v2/loaders"
+	"github.com/sherpack/kubectl-sherpack/internal/jinja/exec"
+	"github.com/sherpack/kubectl-sherpack/internal/jinja/loaders"
 
 	"github.com/sherpack/kubectl-sherpack/pkg/pack"
 )
@@ -56,7 +56,14 @@ func (r *renderer) functions(env *exec.Environment, loader *packLoader, data map
 		}
 		return exec.AsValue(out)
 	}
-	return map[string]any{
+	fns := r.upstreamFunctions()
+	fns["tpl_ctx"] = func(e *exec.Evaluator, p *exec.VarArgs) *exec.Value {
+		if len(p.Args) != 1 {
+			return errValue("tpl_ctx expects a template string (the whole context is passed)")
+		}
+		return tplFn(e, p)
+	}
+	for k, v := range map[string]any{
 		"fail": func(_ *exec.Evaluator, p *exec.VarArgs) *exec.Value {
 			return exec.AsValue(&failError{msg: p.First().String()})
 		},
@@ -76,7 +83,10 @@ func (r *renderer) functions(env *exec.Environment, loader *packLoader, data map
 		},
 		"fromyaml": func(e *exec.Evaluator, p *exec.VarArgs) *exec.Value { return filterFromYAML(e, p.First(), nil) },
 		"fromjson": func(e *exec.Evaluator, p *exec.VarArgs) *exec.Value { return filterFromJSON(e, p.First(), nil) },
+	} {
+		fns[k] = v
 	}
+	return fns
 }
 
 type failError struct{ msg string }
@@ -200,6 +210,18 @@ func filesObject(pk *pack.Pack) map[string]any {
 			name, ok := clean(p.First().String())
 			_, found := pk.Files[name]
 			return exec.AsValue(ok && found)
+		},
+		"get_bytes": func(e *exec.Evaluator, p *exec.VarArgs) *exec.Value {
+			v := get(e, p)
+			if v.IsError() {
+				return v
+			}
+			b := []byte(v.String())
+			out := make([]any, len(b))
+			for i, c := range b {
+				out[i] = int64(c)
+			}
+			return exec.AsValue(out)
 		},
 		"lines": func(e *exec.Evaluator, p *exec.VarArgs) *exec.Value {
 			v := get(e, p)

@@ -6,7 +6,7 @@ import (
 	"path"
 	"strings"
 
-	"github.com/nikolalohinski/gonja/v2/loaders"
+	"github.com/sherpack/kubectl-sherpack/internal/jinja/loaders"
 )
 
 // packLoader serves every template of a pack tree from memory. A name is looked up next to the
