@@ -124,7 +124,9 @@ func (o *TemplateOptions) Run(ctx context.Context) error {
 			fmt.Fprintf(o.ErrOut, "warning: %s\n", w)
 		}
 	}
-	if out.Pack != nil && !o.Validate {
+	// As written: key order and comments kept. A post-renderer's output is what would be
+	// applied, so then the objects it printed are shown instead.
+	if out.Pack != nil && !o.Validate && o.Source.PostRender.Exe == "" {
 		return o.printAsWritten(out)
 	}
 	if len(o.ShowOnly) > 0 {

@@ -237,7 +237,8 @@ spec:
 `
 }
 
-// template's stand-ins for a cluster: --kube-version, --api-versions, --is-upgrade.
+// template's stand-ins for a cluster: --kube-version, --api-versions, --is-upgrade. template
+// prints each document as its template wrote it, so the quotes of the template stay.
 func TestTemplateCapabilityFlags(t *testing.T) {
 	t.Parallel()
 	pk := writeFiles(t, map[string]string{
@@ -254,13 +255,13 @@ data:
 `,
 	})
 	r := mustSherpack(t, "template", "x", pk, "--kube-version", "1.30", "--api-versions", "monitoring.coreos.com/v1", "--is-upgrade")
-	for _, want := range []string{`kube: v1.30.0`, `minor: "30"`, `monitoring: "True"`, `upgrade: "True"`} {
+	for _, want := range []string{`kube: "v1.30.0"`, `minor: "30"`, `monitoring: "True"`, `upgrade: "True"`} {
 		if !strings.Contains(r.stdout, want) {
 			t.Errorf("template with capability flags lacks %s:\n%s", want, r.stdout)
 		}
 	}
 	r = mustSherpack(t, "template", "x", pk)
-	for _, want := range []string{`kube: v1.37.0`, `monitoring: "False"`, `upgrade: "False"`} {
+	for _, want := range []string{`kube: "v1.37.0"`, `monitoring: "False"`, `upgrade: "False"`} {
 		if !strings.Contains(r.stdout, want) {
 			t.Errorf("template defaults lack %s:\n%s", want, r.stdout)
 		}
