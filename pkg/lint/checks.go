@@ -10,6 +10,8 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 
 	"github.com/sherpack/kubectl-sherpack/pkg/manifest"
+
+	"github.com/sherpack/kubectl-sherpack/internal/suggest"
 )
 
 // knownAnnotations are the sherpack.io/* annotations the plugin reads.
@@ -130,35 +132,4 @@ func contains(l []string, s string) bool {
 	return false
 }
 
-func closest(s string, keys []string) string {
-	best, bestD := "", 1<<30
-	for _, k := range keys {
-		if d := distance(s, k); d < bestD {
-			best, bestD = k, d
-		}
-	}
-	if bestD <= max(2, len(s)/6) {
-		return best
-	}
-	return ""
-}
-
-func distance(a, b string) int {
-	prev := make([]int, len(b)+1)
-	cur := make([]int, len(b)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(a); i++ {
-		cur[0] = i
-		for j := 1; j <= len(b); j++ {
-			cost := 1
-			if a[i-1] == b[j-1] {
-				cost = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-		}
-		prev, cur = cur, prev
-	}
-	return prev[len(b)]
-}
+func closest(s string, keys []string) string { return suggest.Closest(s, keys, max(2, len(s)/6)) }

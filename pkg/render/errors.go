@@ -7,6 +7,8 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+
+	"github.com/sherpack/kubectl-sherpack/internal/suggest"
 )
 
 var (
@@ -141,38 +143,4 @@ func keysOf(m map[string]any) []string {
 }
 
 // closest is the key nearest to s by edit distance, if near enough to be a typo.
-func closest(s string, keys []string) string {
-	best, bestD := "", 1<<30
-	for _, k := range keys {
-		d := levenshtein(strings.ToLower(s), strings.ToLower(k))
-		if d < bestD {
-			best, bestD = k, d
-		}
-	}
-	limit := max(2, len(s)/3)
-	if bestD <= limit {
-		return best
-	}
-	return ""
-}
-
-func levenshtein(a, b string) int {
-	ra, rb := []rune(a), []rune(b)
-	prev := make([]int, len(rb)+1)
-	cur := make([]int, len(rb)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(ra); i++ {
-		cur[0] = i
-		for j := 1; j <= len(rb); j++ {
-			cost := 1
-			if ra[i-1] == rb[j-1] {
-				cost = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-		}
-		prev, cur = cur, prev
-	}
-	return prev[len(rb)]
-}
+func closest(s string, keys []string) string { return suggest.Typo(s, keys) }
