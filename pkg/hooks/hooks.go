@@ -242,27 +242,8 @@ func reason(err error) string {
 // judgeHook: a Pod is done when Succeeded (not merely Ready); a Job when Complete; anything else
 // when kstatus says Current.
 func judgeHook(u *unstructured.Unstructured) health.State {
-	s := health.Judge(u)
-	if u.GetKind() == "Job" && u.GroupVersionKind().Group == "batch" {
-		// kstatus calls a started Job Current; a hook Job is done only when it completes.
-		conds, _, _ := unstructured.NestedSlice(u.Object, "status", "conditions")
-		s.Status, s.Message = status.InProgressStatus, "Job running"
-		for _, c := range conds {
-			m, _ := c.(map[string]any)
-			if m["status"] != "True" {
-				continue
-			}
-			switch m["type"] {
-			case "Complete":
-				s.Status, s.Message = status.CurrentStatus, "Job completed"
-			case "Failed":
-				msg, _ := m["message"].(string)
-				reason, _ := m["reason"].(string)
-				s.Status, s.Message = status.FailedStatus, strings.TrimSpace("Job failed: "+reason+" "+msg)
-			}
-		}
-		return s
-	}
+	// A hook Job is done only when it completes (the same rule as every wait's).
+	s := health.JudgeCompletion(u)
 	if u.GetKind() == "Pod" && u.GroupVersionKind().Group == "" {
 		phase, _, _ := unstructured.NestedString(u.Object, "status", "phase")
 		switch phase {

@@ -95,7 +95,7 @@ func strFilter(f func(any) (string, error)) exec.FilterFunction {
 	}
 }
 
-func stringFilter(f func(string) string) exec.FilterFunction {
+func stringFilter[T any](f func(string) T) exec.FilterFunction {
 	return func(_ *exec.Evaluator, in *exec.Value, _ *exec.VarArgs) *exec.Value {
 		if in.IsError() {
 			return in
@@ -104,7 +104,7 @@ func stringFilter(f func(string) string) exec.FilterFunction {
 	}
 }
 
-func stringArgFilter(f func(string, string) string) exec.FilterFunction {
+func stringArgFilter[T any](f func(string, string) T) exec.FilterFunction {
 	return func(_ *exec.Evaluator, in *exec.Value, p *exec.VarArgs) *exec.Value {
 		if in.IsError() {
 			return in

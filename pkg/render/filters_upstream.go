@@ -99,11 +99,11 @@ func upstreamFilters() map[string]exec.FilterFunction {
 		"pascalcase": stringFilter(pascalCase),
 		"substr":     filterSubstr,
 		"wrap":       filterWrap,
-		"hasprefix":  boolArgFilter(strings.HasPrefix),
-		"hassuffix":  boolArgFilter(strings.HasSuffix),
+		"hasprefix":  stringArgFilter(strings.HasPrefix),
+		"hassuffix":  stringArgFilter(strings.HasSuffix),
 		"bool":       filterBool,
 		"split":      filterSplit,
-		"lines": stringFilter2(func(s string) any {
+		"lines": stringFilter(func(s string) any {
 			if s == "" {
 				return []any{}
 			}
@@ -245,27 +245,6 @@ func describe(v *exec.Value) string {
 		return "none"
 	}
 	return "a " + v.Val.Type().String()
-}
-
-func stringFilter2(f func(string) any) exec.FilterFunction {
-	return func(_ *exec.Evaluator, in *exec.Value, _ *exec.VarArgs) *exec.Value {
-		if in.IsError() {
-			return in
-		}
-		return exec.AsValue(f(in.String()))
-	}
-}
-
-func boolArgFilter(f func(string, string) bool) exec.FilterFunction {
-	return func(_ *exec.Evaluator, in *exec.Value, p *exec.VarArgs) *exec.Value {
-		if in.IsError() {
-			return in
-		}
-		if len(p.Args) != 1 {
-			return errValue("expects one argument")
-		}
-		return exec.AsValue(f(in.String(), p.Args[0].String()))
-	}
 }
 
 func numberFilter(f func(float64) float64) exec.FilterFunction {
