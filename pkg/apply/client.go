@@ -35,6 +35,11 @@ type Client struct {
 	Discovery discovery.CachedDiscoveryInterface
 	mapper    *restmapper.DeferredDiscoveryRESTMapper
 	mu        sync.Mutex
+	// mappings remembers what the mapper answered since its last reset: a release of thousands
+	// of objects asks for the same few kinds thousands of times, and each answer of the
+	// discovery-backed mapper walks every group it knows. Guarded by mu.
+	mappings  map[schema.GroupVersionKind]*meta.RESTMapping
+	mapperGen int
 
 	// CRDWait bounds the wait for CRDs just applied to be Established (default 60s); negative:
 	// do not wait (Pack.yaml crds.waitReady: false).
@@ -71,14 +76,25 @@ func (c *Client) ResetMapper() {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.mapper.Reset()
+	c.mappings = nil
+	c.mapperGen++
+}
+
+func (c *Client) cachedMapping(gvk schema.GroupVersionKind) *meta.RESTMapping {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.mappings[gvk]
 }
 
 // Mapping finds the resource of a kind, refreshing discovery once if the kind is unknown.
 func (c *Client) Mapping(gvk schema.GroupVersionKind) (*meta.RESTMapping, error) {
-	m, err := c.mapper.RESTMapping(gvk.GroupKind(), gvk.Version)
+	if m := c.cachedMapping(gvk); m != nil {
+		return m, nil
+	}
+	m, err := c.lookupMapping(gvk)
 	if err != nil && meta.IsNoMatchError(err) {
 		c.ResetMapper()
-		m, err = c.mapper.RESTMapping(gvk.GroupKind(), gvk.Version)
+		m, err = c.lookupMapping(gvk)
 	}
 	if err != nil {
 		if meta.IsNoMatchError(err) {
@@ -86,6 +102,27 @@ func (c *Client) Mapping(gvk schema.GroupVersionKind) (*meta.RESTMapping, error)
 		}
 		return nil, err
 	}
+	return m, nil
+}
+
+// lookupMapping asks the mapper and remembers a found kind, unless the mapper was reset
+// meanwhile (the answer may then be stale).
+func (c *Client) lookupMapping(gvk schema.GroupVersionKind) (*meta.RESTMapping, error) {
+	c.mu.Lock()
+	gen := c.mapperGen
+	c.mu.Unlock()
+	m, err := c.mapper.RESTMapping(gvk.GroupKind(), gvk.Version)
+	if err != nil {
+		return nil, err
+	}
+	c.mu.Lock()
+	if gen == c.mapperGen {
+		if c.mappings == nil {
+			c.mappings = map[schema.GroupVersionKind]*meta.RESTMapping{}
+		}
+		c.mappings[gvk] = m
+	}
+	c.mu.Unlock()
 	return m, nil
 }
 

@@ -88,7 +88,7 @@ func (c *Client) DiffUpgrade(ctx context.Context, o DiffOptions) (*diff.Report, 
 	}
 	var olds []*manifest.Object
 	if latest != nil {
-		olds, _ = pruneCandidates(latest, lastDeployed)
+		olds, _ = pruneCandidates(latest, lastDeployed, nil)
 	}
 	seen := map[manifest.Key]bool{}
 	for _, ob := range olds {

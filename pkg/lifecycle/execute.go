@@ -189,12 +189,13 @@ func (d *deployment) record(rel *releases.Release, previousHooks []releases.Hook
 	rel.Hooks = hookRecords(d.hooks, d.outcomes, previousHooks)
 }
 
-// setPrevious gives the deployment what the last deployed revision applied.
-func (d *deployment) setPrevious(r *releases.Release) {
+// setPrevious gives the deployment what the last deployed revision applied (decoded through
+// stored, which may be nil). The objects are only read.
+func (d *deployment) setPrevious(r *releases.Release, stored revisionObjects) {
 	if r == nil || len(r.Applied) == 0 {
 		return
 	}
-	objs, err := decodeManifest(r)
+	objs, err := stored.decode(r)
 	if err != nil {
 		return
 	}
@@ -339,6 +340,26 @@ func decodeManifest(r *releases.Release) ([]*manifest.Object, error) {
 		return nil, nil
 	}
 	return manifest.Decode([]byte(r.Manifest), fmt.Sprintf("release %s revision %d", r.Name, r.Revision))
+}
+
+// revisionObjects are the decoded manifests of one release's revisions, by revision, for an
+// operation that reads a revision more than once: decoding thousands of objects is the costly
+// part of reading a record. The objects are shared: whoever modifies them (applies or deletes
+// them) must be the last to use them. A nil revisionObjects decodes every time.
+type revisionObjects map[int][]*manifest.Object
+
+func (s revisionObjects) decode(r *releases.Release) ([]*manifest.Object, error) {
+	if r == nil {
+		return nil, nil
+	}
+	if objs, ok := s[r.Revision]; ok {
+		return objs, nil
+	}
+	objs, err := decodeManifest(r)
+	if err == nil && s != nil {
+		s[r.Revision] = objs
+	}
+	return objs, err
 }
 
 func decodeHooks(r *releases.Release) ([]*manifest.Object, error) {

@@ -74,7 +74,7 @@ func (c *Client) Install(ctx context.Context, o InstallOptions) (_ *Outcome, err
 		// new revision, and what the failed attempts applied and this one no longer has goes.
 		revision = latest.Revision + 1
 		if latest.State == releases.StateFailed {
-			if leftovers, err = c.orphanCandidates(op.Context(), o.Name, o.Namespace, latest, nil, nil); err != nil {
+			if leftovers, err = c.orphanCandidates(op.Context(), o.Name, o.Namespace, latest, nil, nil, nil); err != nil {
 				return nil, err
 			}
 		}

@@ -81,7 +81,8 @@ func (c *Client) rollbackLocked(ctx, work context.Context, op *releases.Operatio
 		return nil, err
 	}
 	lastDeployed, _ := c.Store.LastDeployed(work, o.Namespace, o.Name)
-	prune, err := c.orphanCandidates(work, o.Name, o.Namespace, latest, lastDeployed, objects)
+	stored := revisionObjects{} // not the target's objects: those are applied, and so modified
+	prune, err := c.orphanCandidates(work, o.Name, o.Namespace, latest, lastDeployed, objects, stored)
 	if err != nil {
 		return nil, err
 	}
@@ -102,7 +103,7 @@ func (c *Client) rollbackLocked(ctx, work context.Context, op *releases.Operatio
 	defer cancel()
 	d := &deployment{c: c, name: o.Name, ns: o.Namespace, opts: o.CommonOptions, objects: objects, hooks: hooksObjs,
 		prune: prune, pre: "pre-rollback", post: "post-rollback"}
-	d.setPrevious(lastDeployed)
+	d.setPrevious(lastDeployed, stored)
 	derr := d.run(dctx)
 	d.record(rel, target.Hooks)
 	if derr != nil {

@@ -22,8 +22,8 @@ import (
 // in a row each created something), and the live objects that carry the release's labels, of
 // the kinds of all these and of also (the new revision's objects). Hooks are not swept: their
 // delete policies decide.
-func (c *Client) orphanCandidates(ctx context.Context, name, ns string, latest, lastDeployed *releases.Release, also []*manifest.Object) ([]*manifest.Object, error) {
-	objs, err := pruneCandidates(latest, lastDeployed)
+func (c *Client) orphanCandidates(ctx context.Context, name, ns string, latest, lastDeployed *releases.Release, also []*manifest.Object, stored revisionObjects) ([]*manifest.Object, error) {
+	objs, err := pruneCandidates(latest, lastDeployed, stored)
 	if err != nil {
 		return nil, err
 	}

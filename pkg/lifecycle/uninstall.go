@@ -69,7 +69,7 @@ func (c *Client) Uninstall(ctx context.Context, o UninstallOptions) (_ *Uninstal
 		return nil, &InputError{Err: fmt.Errorf("release %s is already uninstalled (its history is kept; `kubectl sherpack install` replaces it)", o.Name)}
 	}
 	lastDeployed, _ := c.Store.LastDeployed(op.Context(), o.Namespace, o.Name)
-	objs, err := c.orphanCandidates(op.Context(), o.Name, o.Namespace, latest, lastDeployed, nil)
+	objs, err := c.orphanCandidates(op.Context(), o.Name, o.Namespace, latest, lastDeployed, nil, nil)
 	if err != nil {
 		return nil, err
 	}

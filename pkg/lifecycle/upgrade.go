@@ -105,7 +105,10 @@ func (c *Client) Upgrade(ctx context.Context, o UpgradeOptions) (_ *Outcome, err
 	if err != nil {
 		return nil, err
 	}
-	prune, err := c.orphanCandidates(op.Context(), o.Name, o.Namespace, latest, lastDeployed, rendered.Objects)
+	// The stored manifests are decoded once: the prune candidates and the previous objects
+	// (what an unchanged object is compared with) come from the same revisions.
+	stored := revisionObjects{}
+	prune, err := c.orphanCandidates(op.Context(), o.Name, o.Namespace, latest, lastDeployed, rendered.Objects, stored)
 	if err != nil {
 		return nil, err
 	}
@@ -117,7 +120,7 @@ func (c *Client) Upgrade(ctx context.Context, o UpgradeOptions) (_ *Outcome, err
 	defer cancel()
 	d := &deployment{c: c, name: o.Name, ns: o.Namespace, opts: o.CommonOptions, objects: objects, hooks: rendered.Hooks,
 		prune: prune, pre: "pre-upgrade", post: "post-upgrade"}
-	d.setPrevious(lastDeployed)
+	d.setPrevious(lastDeployed, stored)
 	derr := d.run(dctx)
 	d.record(rel, nil)
 	if derr == nil {
@@ -170,20 +173,22 @@ func (c *Client) Upgrade(ctx context.Context, o UpgradeOptions) (_ *Outcome, err
 	return &Outcome{Release: rel, Stats: d.stats}, opErr
 }
 
-// pruneCandidates: everything the latest and the last deployed revisions had.
-func pruneCandidates(latest, lastDeployed *releases.Release) ([]*manifest.Object, error) {
-	a, err := decodeManifest(latest)
+// pruneCandidates: everything the latest and the last deployed revisions had (decoded through
+// stored, which may be nil).
+func pruneCandidates(latest, lastDeployed *releases.Release, stored revisionObjects) ([]*manifest.Object, error) {
+	a, err := stored.decode(latest)
 	if err != nil {
 		return nil, err
 	}
+	out := append([]*manifest.Object(nil), a...)
 	if lastDeployed == nil || lastDeployed.Revision == latest.Revision {
-		return a, nil
+		return out, nil
 	}
-	b, err := decodeManifest(lastDeployed)
+	b, err := stored.decode(lastDeployed)
 	if err != nil {
 		return nil, err
 	}
-	return append(a, b...), nil
+	return append(out, b...), nil
 }
 
 func (c *Client) upgradeDryRun(ctx context.Context, o UpgradeOptions) (*Outcome, error) {
@@ -206,7 +211,7 @@ func (c *Client) upgradeDryRun(ctx context.Context, o UpgradeOptions) (*Outcome,
 	if o.DryRun == DryRunClient {
 		return c.clientDryRun(o.Name, o.Namespace, latest.Revision+1, false, o.Render, prev)
 	}
-	old, err := pruneCandidates(latest, lastDeployed)
+	old, err := pruneCandidates(latest, lastDeployed, nil)
 	if err != nil {
 		return nil, err
 	}

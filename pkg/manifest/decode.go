@@ -97,13 +97,12 @@ func Decode(data []byte, source string) ([]*Object, error) {
 }
 
 func fromMap(m map[string]any, source string, line int) ([]*Object, error) {
-	raw, err := json.Marshal(m)
-	if err != nil {
-		return nil, &DecodeError{Source: source, Line: line, Msg: err.Error()}
-	}
-	u := &unstructured.Unstructured{}
-	if err := u.UnmarshalJSON(raw); err != nil {
-		return nil, &DecodeError{Source: source, Line: line, Msg: describeMissing(m, err)}
+	u, ok := asJSONObject(m)
+	if !ok {
+		var err error
+		if u, err = viaJSON(m); err != nil {
+			return nil, &DecodeError{Source: source, Line: line, Msg: err.Error()}
+		}
 	}
 	if u.IsList() {
 		list, err := u.ToList()
@@ -124,6 +123,19 @@ func fromMap(m map[string]any, source string, line int) ([]*Object, error) {
 		return nil, &DecodeError{Source: source, Line: line, Msg: err.Error()}
 	}
 	return []*Object{{Unstructured: u, Source: source, Line: line}}, nil
+}
+
+// viaJSON is the object that m reads as when written as JSON and read back.
+func viaJSON(m map[string]any) (*unstructured.Unstructured, error) {
+	raw, err := json.Marshal(m)
+	if err != nil {
+		return nil, err
+	}
+	u := &unstructured.Unstructured{}
+	if err := u.UnmarshalJSON(raw); err != nil {
+		return nil, errors.New(describeMissing(m, err))
+	}
+	return u, nil
 }
 
 func describeMissing(m map[string]any, err error) string {
