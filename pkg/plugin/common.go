@@ -135,11 +135,20 @@ func pickObserver(mode string, errOut io.Writer) lifecycle.Observer {
 
 // renderFunc makes the lifecycle's RenderFunc from the source flags.
 func (g *Globals) renderFunc(ctx context.Context, src *SourceFlags, packArg string, lc *lifecycle.Client) lifecycle.RenderFunc {
+	warned := false
 	return func(info render.ReleaseInfo, previous []pack.Layer) (*lifecycle.Rendered, error) {
 		opts := render.Options{Release: info, Capabilities: capabilities(lc), Lookup: lookup(ctx, lc)}
 		r, err := src.Load(g.ConfigFlags, packArg, previous, opts)
 		if err != nil {
 			return nil, err
+		}
+		// Pack.yaml's unknown keys (file:line, closest known key), once per command however
+		// often the operation renders.
+		if r.Pack != nil && g.Warn != nil && !warned {
+			warned = true
+			for _, w := range r.Pack.Warnings {
+				fmt.Fprintf(g.Warn, "warning: %s\n", w)
+			}
 		}
 		return &lifecycle.Rendered{Result: r.Result, Pack: r.Pack, Values: r.Values}, nil
 	}

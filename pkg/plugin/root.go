@@ -5,6 +5,7 @@ package plugin
 import (
 	"flag"
 	"fmt"
+	"io"
 	"strconv"
 	"time"
 
@@ -33,6 +34,8 @@ type Globals struct {
 	Outage *retry.Outage
 	// Grace is --interrupt-grace (see Signals).
 	Grace time.Duration
+	// Warn is where warnings that do not stop a command go (stderr).
+	Warn io.Writer
 }
 
 // MaxLogVerbosity is the highest client log level used: from 8 on, client-go logs request and
@@ -59,7 +62,7 @@ func (g *Globals) setupLogging(errOut interface{ Write([]byte) (int, error) }) e
 
 // NewRootCommand builds `kubectl sherpack` with every verb.
 func NewRootCommand(streams genericiooptions.IOStreams) *cobra.Command {
-	g := &Globals{ConfigFlags: genericclioptions.NewConfigFlags(true)}
+	g := &Globals{ConfigFlags: genericclioptions.NewConfigFlags(true), Warn: streams.ErrOut}
 	g.Outage = &retry.Outage{Notify: func(msg string) { fmt.Fprintf(streams.ErrOut, "Warning: %s\n", msg) }}
 	cmd := &cobra.Command{
 		Use:   "sherpack",
