@@ -23,6 +23,7 @@ build: ## the plugin binary and the cluster helper
 
 tools: ## control plane binaries, built from pinned modules only when missing
 	BIN_DIR=$(TOOLS) ./hack/build-tools.sh
+	BIN_DIR=$(TOOLS) ./hack/build-helm.sh
 
 cluster-up: tools build ## start the local control plane in the background; prints the KUBECONFIG to export
 	@$(BIN)/cluster up --dir $(OUT)/cluster --bin $(TOOLS)
