@@ -13,6 +13,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/sherpack/kubectl-sherpack/pkg/helmchart"
 	"github.com/sherpack/kubectl-sherpack/pkg/manifest"
 	"github.com/sherpack/kubectl-sherpack/pkg/pack"
 	"github.com/sherpack/kubectl-sherpack/pkg/render"
@@ -98,6 +99,9 @@ func Run(dir string, o Options) *Report {
 	if o.Namespace == "" {
 		o.Namespace = "default"
 	}
+	if helmchart.IsChart(dir) {
+		return runChart(dir, o, rep)
+	}
 	pk, err := pack.Load(dir)
 	if err != nil {
 		rep.add(fromError(err, path.Join(dir, "Pack.yaml"), "pack", ""))
@@ -110,6 +114,13 @@ func Run(dir string, o Options) *Report {
 		rep.add(Finding{Severity: Error, File: path.Join(dir, "Pack.yaml"), Check: "pack", Message: err.Error()})
 		return rep.sorted()
 	}
+	runLintRenders(rep, o, func(layers []pack.Layer) []Finding { return lintRender(pk, dir, layers, o) })
+	return rep.sorted()
+}
+
+// runLintRenders renders with the defaults, then with the values given, and adds the findings
+// once each (marked with the render that found it when only one did).
+func runLintRenders(rep *Report, o Options, lintOne func([]pack.Layer) []Finding) {
 	runs := []struct {
 		name   string
 		layers []pack.Layer
@@ -122,7 +133,7 @@ func Run(dir string, o Options) *Report {
 	}
 	seen := map[string]int{} // finding -> index in rep.Findings
 	for _, run := range runs {
-		for _, f := range lintRender(pk, dir, run.layers, o) {
+		for _, f := range lintOne(run.layers) {
 			key := f.File + "\x00" + strconv.Itoa(f.Line) + "\x00" + f.Message
 			if i, ok := seen[key]; ok {
 				rep.Findings[i].Values = "" // found with both sets of values
@@ -135,7 +146,6 @@ func Run(dir string, o Options) *Report {
 			rep.add(f)
 		}
 	}
-	return rep.sorted()
 }
 
 func (r *Report) add(f Finding) { r.Findings = append(r.Findings, f) }

@@ -12,6 +12,7 @@ import (
 	"k8s.io/cli-runtime/pkg/genericclioptions"
 	"k8s.io/cli-runtime/pkg/resource"
 
+	"github.com/sherpack/kubectl-sherpack/pkg/helmchart"
 	"github.com/sherpack/kubectl-sherpack/pkg/manifest"
 	"github.com/sherpack/kubectl-sherpack/pkg/pack"
 	"github.com/sherpack/kubectl-sherpack/pkg/render"
@@ -83,6 +84,8 @@ type Rendered struct {
 	*render.Result
 	Pack   *pack.Pack     // nil for plain manifests
 	Values *pack.Resolved // nil for plain manifests
+	// ChartCRDs are a Helm chart's crds/ files as written (nil for packs: Pack.Files has them).
+	ChartCRDs []helmchart.CRDFile
 }
 
 // Load renders the pack (or reads the manifests). Values layers before the user's (a previous
@@ -102,6 +105,9 @@ func (s *SourceFlags) Load(cf *genericclioptions.ConfigFlags, packArg string, ex
 		}
 		return &Rendered{Result: res}, nil
 	}
+	if helmchart.IsChart(packArg) {
+		return s.loadChart(cf, packArg, extra, opts)
+	}
 	pk, err := pack.Load(packArg)
 	if err != nil {
 		if errors.Is(err, os.ErrNotExist) {
@@ -112,15 +118,10 @@ func (s *SourceFlags) Load(cf *genericclioptions.ConfigFlags, packArg string, ex
 	if err := pk.Installable(); err != nil {
 		return nil, &UsageError{Msg: err.Error()}
 	}
-	user, err := s.Values.Layers()
-	if err != nil {
-		return nil, &UsageError{Msg: err.Error()}
-	}
-	literal, err := setLiteralLayers(s.SetLiteral)
+	user, err := s.userLayers()
 	if err != nil {
 		return nil, err
 	}
-	user = append(user, literal...)
 	resolve := pk.ResolveValues
 	if s.SkipSchemaValidation {
 		resolve = pk.ResolveValuesUnvalidated
@@ -140,6 +141,51 @@ func (s *SourceFlags) Load(cf *genericclioptions.ConfigFlags, packArg string, ex
 		return nil, err
 	}
 	return &Rendered{Result: res, Pack: pk, Values: resolved}, nil
+}
+
+// userLayers are the values the flags give, in Helm's order, --set-literal last.
+func (s *SourceFlags) userLayers() ([]pack.Layer, error) {
+	user, err := s.Values.Layers()
+	if err != nil {
+		return nil, &UsageError{Msg: err.Error()}
+	}
+	literal, err := setLiteralLayers(s.SetLiteral)
+	if err != nil {
+		return nil, err
+	}
+	return append(user, literal...), nil
+}
+
+// loadChart renders a Helm chart with Helm's loader and engine. lookup reads the cluster when
+// the command has one (opts.Lookup set), as in `helm install`; offline it gives an empty map, as
+// in `helm template`.
+func (s *SourceFlags) loadChart(cf *genericclioptions.ConfigFlags, chartArg string, extra []pack.Layer, opts render.Options) (*Rendered, error) {
+	ch, err := helmchart.Load(chartArg)
+	if err != nil {
+		return nil, &UsageError{Msg: err.Error()}
+	}
+	user, err := s.userLayers()
+	if err != nil {
+		return nil, err
+	}
+	copts := helmchart.Options{Release: opts.Release, Capabilities: opts.Capabilities, SkipSchemaValidation: s.SkipSchemaValidation}
+	if opts.Lookup != nil && cf != nil {
+		if copts.RESTConfig, err = cf.ToRESTConfig(); err != nil {
+			return nil, err
+		}
+	}
+	out, err := ch.Render(append(extra, user...), copts)
+	if err != nil {
+		return nil, &UsageError{Msg: err.Error()}
+	}
+	res := out.Result
+	if s.SkipCRDs {
+		res.CRDs, out.CRDFiles = nil, nil
+	}
+	if res, err = s.PostRender.Run(context.Background(), res); err != nil {
+		return nil, err
+	}
+	return &Rendered{Result: res, Pack: ch.Pack(), Values: out.Values, ChartCRDs: out.CRDFiles}, nil
 }
 
 // readManifests reads -f/-k through kubectl's resource builder, locally (no cluster needed).

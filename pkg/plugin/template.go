@@ -15,6 +15,7 @@ import (
 	"k8s.io/kubectl/pkg/util/templates"
 
 	"github.com/sherpack/kubectl-sherpack/pkg/apply"
+	"github.com/sherpack/kubectl-sherpack/pkg/helmchart"
 	"github.com/sherpack/kubectl-sherpack/pkg/manifest"
 	"github.com/sherpack/kubectl-sherpack/pkg/render"
 )
@@ -107,9 +108,11 @@ func (o *TemplateOptions) Run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	out, err := o.Source.Load(o.Globals.ConfigFlags, o.PackArg, nil, render.Options{
-		Release: o.Caps.Release(o.Name, o.Namespace), Capabilities: caps,
-	})
+	rel := o.Caps.Release(o.Name, o.Namespace)
+	if helmchart.IsChart(o.PackArg) {
+		rel.Revision = 1 // helm template renders every release, an upgrade too, as revision 1
+	}
+	out, err := o.Source.Load(o.Globals.ConfigFlags, o.PackArg, nil, render.Options{Release: rel, Capabilities: caps})
 	if err != nil {
 		return err
 	}
@@ -158,7 +161,13 @@ type sourceDoc struct{ source, text string }
 // template wrote it, under its "# Source:" line; --include-crds puts the files of crds/ first.
 func (o *TemplateOptions) printAsWritten(out *Rendered) error {
 	var docs []sourceDoc
-	if o.IncludeCRDs {
+	if o.IncludeCRDs && out.ChartCRDs != nil {
+		for _, f := range out.ChartCRDs {
+			for _, d := range render.Documents(string(f.Data)) {
+				docs = append(docs, sourceDoc{f.Name, d})
+			}
+		}
+	} else if o.IncludeCRDs {
 		for _, name := range out.Pack.CRDs() {
 			for _, d := range render.Documents(string(out.Pack.Files[name])) {
 				docs = append(docs, sourceDoc{path.Join(out.Pack.Metadata.Name, name), d})

@@ -37,6 +37,9 @@ type ReleaseInfo struct {
 type Capabilities struct {
 	KubeVersion string   // v1.37.2
 	APIVersions []string // group/version and group/version/Kind
+	// FromCluster: read from discovery (APIVersions is then the whole list; a Helm chart's
+	// .Capabilities shows it as is). Otherwise they are defaults, plus what --api-versions added.
+	FromCluster bool
 }
 
 // DefaultCapabilities are used without a cluster: Kubernetes v1.37.0 and its built-in APIs.
