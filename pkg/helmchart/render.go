@@ -91,7 +91,7 @@ func (c *Chart) Render(layers []pack.Layer, opts Options) (*Rendered, error) {
 	}
 	out := &Rendered{Result: res, Values: resolved}
 	for _, crd := range ch.CRDObjects() {
-		out.CRDFiles = append(out.CRDFiles, CRDFile{Name: path.Join(ch.Name(), crd.Filename), Data: crd.File.Data})
+		out.CRDFiles = append(out.CRDFiles, CRDFile{Name: crd.Filename, Data: crd.File.Data})
 	}
 	return out, nil
 }
@@ -139,7 +139,7 @@ func split(ch *chart.Chart, files map[string]string) (*render.Result, error) {
 		}
 	}
 	for _, crd := range ch.CRDObjects() {
-		shown := path.Join(ch.Name(), crd.Filename)
+		shown := crd.Filename
 		objs, err := manifest.Decode(crd.File.Data, shown)
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", shown, err)

@@ -154,7 +154,8 @@ func (g *Globals) renderFunc(ctx context.Context, src *SourceFlags, packArg stri
 	}
 }
 
-// capabilities come from discovery when the cluster answers.
+// capabilities come from discovery when the cluster answers: every group/version, and every
+// group/version/Kind (what a Helm chart's .Capabilities.APIVersions.Has checks for).
 func capabilities(lc *lifecycle.Client) *render.Capabilities {
 	if lc == nil || lc.Apply == nil {
 		return nil
@@ -163,14 +164,17 @@ func capabilities(lc *lifecycle.Client) *render.Capabilities {
 	if err != nil {
 		return nil
 	}
-	caps := &render.Capabilities{KubeVersion: v.GitVersion}
-	groups, err := lc.Apply.Discovery.ServerGroups()
-	if err != nil {
+	caps := &render.Capabilities{KubeVersion: v.GitVersion, FromCluster: true}
+	_, lists, err := lc.Apply.Discovery.ServerGroupsAndResources()
+	if err != nil && len(lists) == 0 {
 		return render.DefaultCapabilities()
 	}
-	for _, gr := range groups.Groups {
-		for _, ver := range gr.Versions {
-			caps.APIVersions = append(caps.APIVersions, ver.GroupVersion)
+	for _, l := range lists {
+		caps.APIVersions = append(caps.APIVersions, l.GroupVersion)
+		for _, r := range l.APIResources {
+			if !strings.Contains(r.Name, "/") { // subresources are not kinds of their own
+				caps.APIVersions = append(caps.APIVersions, l.GroupVersion+"/"+r.Kind)
+			}
 		}
 	}
 	return caps
