@@ -235,34 +235,46 @@ func mergeKeepNull(dst, src map[string]any) {
 func provenance(ch *chart.Chart, values map[string]any, layers []pack.Layer) pack.Provenance {
 	_, userProv := pack.Merge(layers...)
 	prov := pack.Provenance{}
-	var walk func(v any, p string, dflt pack.Source)
-	walk = func(v any, p string, dflt pack.Source) {
+	var source func(p string) pack.Source
+	var walk func(v any, p string)
+	walk = func(v any, p string) {
 		switch t := v.(type) {
 		case map[string]any:
 			if len(t) > 0 || p == "" {
 				for k, x := range t {
-					walk(x, joinPath(p, k), dflt)
+					walk(x, joinPath(p, k))
 				}
 				return
 			}
 		case common.Values:
-			walk(map[string]any(t), p, dflt)
+			walk(map[string]any(t), p)
 			return
 		case []any:
 			if len(t) > 0 {
 				for i, x := range t {
-					walk(x, fmt.Sprintf("%s[%d]", p, i), dflt)
+					walk(x, fmt.Sprintf("%s[%d]", p, i))
 				}
 				return
 			}
 		}
-		if s, ok := userProv[p]; ok {
-			prov[p] = s
-		} else {
-			prov[p] = defaultSource(ch, p, dflt)
-		}
+		prov[p] = source(p)
 	}
-	walk(values, "", pack.Source{Kind: "pack-default", Name: path.Join(ch.Name(), "values.yaml")})
+	top := pack.Source{Kind: "pack-default", Name: path.Join(ch.Name(), "values.yaml")}
+	source = func(p string) pack.Source {
+		if s, ok := userProv[p]; ok {
+			return s
+		}
+		// A subchart's copy of the globals comes from wherever the top-level global did.
+		if i := strings.Index(p, ".global."); i > 0 {
+			if g := p[i+1:]; g != p {
+				if _, ok := pack.Lookup(values, g); ok {
+					return source(g)
+				}
+			}
+		}
+		return defaultSource(ch, p, top)
+	}
+	walk(values, "")
 	return prov
 }
 
@@ -273,6 +285,9 @@ func defaultSource(ch *chart.Chart, p string, dflt pack.Source) pack.Source {
 		name := joinPath("", d.Name())
 		if p == name || strings.HasPrefix(p, name+".") || strings.HasPrefix(p, name+"[") {
 			rest := strings.TrimPrefix(strings.TrimPrefix(p, name), ".")
+			if _, ok := pack.Lookup(d.Values, strings.Split(rest, "[")[0]); !ok || rest == "" {
+				return dflt // set for the dependency by its parent's values.yaml
+			}
 			sub := pack.Source{Kind: "pack-default", Name: path.Join(dflt.Name[:len(dflt.Name)-len("values.yaml")], "charts", d.Name(), "values.yaml")}
 			return defaultSource(d, rest, sub)
 		}
