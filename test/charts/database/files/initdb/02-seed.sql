@@ -1,0 +1,1 @@
+INSERT INTO accounts (email) VALUES ('admin@example.com') ON CONFLICT DO NOTHING;
