@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # make demo: start the local control plane, then install, inspect, upgrade, roll back and list
-# the example web app with the plugin, as a user would. KEEP=1 leaves the control plane running
+# the example web app with the plugin, as a user would; then import a release real Helm
+# installed, and upgrade it from the same chart. KEEP=1 leaves the control plane running
 # afterwards (stop it with `make cluster-down`).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -34,5 +35,19 @@ step kubectl sherpack install platform ./examples/platform -n "$ns"
 step kubectl sherpack list -n "$ns"
 step kubectl sherpack uninstall platform -n "$ns" --wait
 step kubectl sherpack list -A -o wide
+
+# Coming from Helm: a release Helm installed and upgraded is taken over in place (no restart,
+# history kept), then upgraded by sherpack from the same chart.
+export HELM_CACHE_HOME=$dir/helm/cache HELM_CONFIG_HOME=$dir/helm/config HELM_DATA_HOME=$dir/helm/data
+hns=$ns-helm
+step helm install guestbook ./examples/helm-guestbook -n "$hns" --create-namespace --wait
+step helm upgrade guestbook ./examples/helm-guestbook -n "$hns" --set config.greeting="Hello from Helm" --wait
+step helm history guestbook -n "$hns"
+step kubectl sherpack import helm guestbook -n "$hns" --dry-run
+step kubectl sherpack import helm guestbook -n "$hns"
+step kubectl sherpack upgrade guestbook ./examples/helm-guestbook -n "$hns"
+step kubectl sherpack upgrade guestbook ./examples/helm-guestbook -n "$hns" --set replicaCount=3
+step kubectl sherpack history guestbook -n "$hns"
+step kubectl sherpack diff drift guestbook -n "$hns"
 echo
 echo "demo done. KUBECONFIG=$KUBECONFIG"
