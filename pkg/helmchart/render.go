@@ -1,6 +1,7 @@
 package helmchart
 
 import (
+	"context"
 	"fmt"
 	"path"
 	"sort"
@@ -21,6 +22,8 @@ import (
 
 // Options of a chart render.
 type Options struct {
+	// Context bounds the render (lookup's requests); nil is context.Background().
+	Context context.Context
 	Release render.ReleaseInfo
 	// Capabilities the templates see as .Capabilities: discovery's when FromCluster, else
 	// Helm's defaults (what `helm template` shows) with the API versions given added.
@@ -71,11 +74,15 @@ func (c *Chart) Render(layers []pack.Layer, opts Options) (*Rendered, error) {
 	if err != nil {
 		return nil, fmt.Errorf("chart %s: %w", ch.Name(), err)
 	}
+	ctx := opts.Context
+	if ctx == nil {
+		ctx = context.Background()
+	}
 	var files map[string]string
 	if opts.RESTConfig != nil {
-		files, err = engine.New(opts.RESTConfig).Render(ch, top)
+		files, err = engine.New(opts.RESTConfig).RenderWithContext(ctx, ch, top)
 	} else {
-		files, err = engine.Engine{}.Render(ch, top)
+		files, err = engine.Engine{}.RenderWithContext(ctx, ch, top)
 	}
 	if err != nil {
 		return nil, err
