@@ -30,14 +30,15 @@ const (
 //     both sides are compared with their hooks, annotations included.
 //   - CRDs of crds/ (the chart's and its subcharts'): printed by both only with --include-crds,
 //     which every run passes; a chart that has a crds/ directory is also rendered without it,
-//     where both must print none of them.
+//     where ours must print what Helm does (none of them).
 //   - NOTES.txt: neither template prints it (Helm renders it, so a failing NOTES fails both);
 //     TestChartNotesMatchHelm compares the text.
 //
 // Both tools get an empty kubeconfig: rendering needs no cluster, lookup finds nothing, and
 // the capabilities are each tool's offline defaults unless the values file's "# flags:" set
 // --kube-version or --api-versions. Every chart is also rendered from the .tgz `helm package`
-// makes of it.
+// makes of it. (testenv.Main gives the package a control plane; of these tests only
+// TestChartNotesMatchHelm uses it.)
 func TestChartTemplateMatchesHelm(t *testing.T) {
 	w := newChartWorkspace(t)
 	type run struct {
