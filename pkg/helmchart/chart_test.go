@@ -208,3 +208,28 @@ func TestOnlyHelmsChartPackages(t *testing.T) {
 		t.Error("no Helm package linked: the check would prove nothing")
 	}
 }
+
+// TestSetIntoLists: a --set path into a list changes that item and keeps the others, as Helm
+// parses --set into the values the files and earlier flags built; the previous release's list
+// is replaced, not merged, as Helm coalesces reused values.
+func TestSetIntoLists(t *testing.T) {
+	file := pack.Layer{Source: pack.Source{Kind: "values-file"}, Values: map[string]any{"cmd": []any{"f0", "f1"},
+		"tol": []any{map[string]any{"key": "k", "value": "v"}}}}
+	set := func(v map[string]any) pack.Layer { return pack.Layer{Source: pack.Source{Kind: "set"}, Values: v} }
+	got := MergeUser([]pack.Layer{file, set(map[string]any{"cmd": []any{nil, "S"}}), set(map[string]any{"tol": []any{map[string]any{"value": "x"}}})})
+	if c := got["cmd"].([]any); len(c) != 2 || c[0] != "f0" || c[1] != "S" {
+		t.Errorf("--values then --set cmd[1]=S: %v, want [f0 S]", c)
+	}
+	if tol := got["tol"].([]any)[0].(map[string]any); tol["key"] != "k" || tol["value"] != "x" {
+		t.Errorf("--set tol[0].value=x keeps tol[0].key: %v", tol)
+	}
+	got = MergeUser([]pack.Layer{set(map[string]any{"cmd": []any{"A"}}), set(map[string]any{"cmd": []any{nil, "S"}})})
+	if c := got["cmd"].([]any); len(c) != 2 || c[0] != "A" || c[1] != "S" {
+		t.Errorf("--set cmd[0]=A --set cmd[1]=S: %v", c)
+	}
+	prev := pack.Layer{Source: pack.Source{Kind: "previous-release"}, Values: map[string]any{"cmd": []any{"p0", "p1"}}}
+	got = MergeUser([]pack.Layer{prev, set(map[string]any{"cmd": []any{nil, "S"}})})
+	if c := got["cmd"].([]any); len(c) != 2 || c[0] != nil || c[1] != "S" {
+		t.Errorf("reused values are coalesced under the new ones (lists replaced): %v", c)
+	}
+}

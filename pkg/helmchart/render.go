@@ -192,9 +192,12 @@ func helmCapabilities(c *render.Capabilities) (*common.Capabilities, error) {
 
 // MergeUser merges the user's layers as Helm merges -f files and --set: maps merge deeply,
 // anything else replaces, and null is kept (it deletes the chart's default when the values are
-// coalesced with the chart's).
+// coalesced with the chart's). A --set style flag writes into what the files and flags before it
+// built, as Helm parses it into them: --set list[1]=x changes that item and keeps the others.
+// The previous release's values (an upgrade reusing them) are the base the command's own values
+// then merge over.
 func MergeUser(layers []pack.Layer) map[string]any {
-	out := map[string]any{}
+	prior, current := map[string]any{}, map[string]any{}
 	for _, l := range layers {
 		v := pack.DeepCopy(l.Values)
 		if l.Source.Kind != "set" {
@@ -202,7 +205,60 @@ func MergeUser(layers []pack.Layer) map[string]any {
 			// number is a float64 (a million prints as 1e+06). Only --set gives integers.
 			v = floatNumbers(v).(map[string]any)
 		}
-		mergeKeepNull(out, v)
+		switch l.Source.Kind {
+		case "previous-release":
+			mergeKeepNull(prior, v, false)
+		case "values-file":
+			mergeKeepNull(current, v, false)
+		default: // --set, --set-string, --set-file, --set-json, --set-literal
+			mergeKeepNull(current, v, true)
+		}
+	}
+	mergeKeepNull(prior, current, false)
+	return prior
+}
+
+// mergeKeepNull merges src into dst. With intoLists (a --set path), a list merges item by item:
+// a null item is a place the path skipped over and keeps what dst has there.
+func mergeKeepNull(dst, src map[string]any, intoLists bool) {
+	for k, v := range src {
+		switch sv := v.(type) {
+		case map[string]any:
+			if dm, ok := dst[k].(map[string]any); ok {
+				mergeKeepNull(dm, sv, intoLists)
+				continue
+			}
+		case []any:
+			if dl, ok := dst[k].([]any); ok && intoLists {
+				dst[k] = mergeList(dl, sv)
+				continue
+			}
+		}
+		dst[k] = v
+	}
+}
+
+func mergeList(dst, src []any) []any {
+	out := append([]any(nil), dst...)
+	for len(out) < len(src) {
+		out = append(out, nil)
+	}
+	for i, v := range src {
+		switch sv := v.(type) {
+		case nil:
+			continue
+		case map[string]any:
+			if dm, ok := out[i].(map[string]any); ok {
+				mergeKeepNull(dm, sv, true)
+				continue
+			}
+		case []any:
+			if dl, ok := out[i].([]any); ok {
+				out[i] = mergeList(dl, sv)
+				continue
+			}
+		}
+		out[i] = v
 	}
 	return out
 }
@@ -223,18 +279,6 @@ func floatNumbers(v any) any {
 		return float64(t)
 	}
 	return v
-}
-
-func mergeKeepNull(dst, src map[string]any) {
-	for k, v := range src {
-		if sm, ok := v.(map[string]any); ok {
-			if dm, ok := dst[k].(map[string]any); ok {
-				mergeKeepNull(dm, sm)
-				continue
-			}
-		}
-		dst[k] = v
-	}
 }
 
 // provenance gives every leaf of the final values the layer that set it, or the values.yaml of
