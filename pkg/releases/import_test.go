@@ -100,11 +100,19 @@ func TestImportRefuses(t *testing.T) {
 	}{
 		{"pending", func() []*Release { return importedRevs(StateSuperseded, StatePendingUpgrade) }, "pending"},
 		{"two deployed", func() []*Release { return importedRevs(StateDeployed, StateDeployed) }, "one-deployed"},
-		{"out of order", func() []*Release { r := importedRevs(StateSuperseded, StateDeployed); r[0], r[1] = r[1], r[0]; return r }, "increasing order"},
+		{"out of order", func() []*Release {
+			r := importedRevs(StateSuperseded, StateDeployed)
+			r[0], r[1] = r[1], r[0]
+			return r
+		}, "increasing order"},
 		{"other release", func() []*Release { r := importedRevs(StateSuperseded, StateDeployed); r[1].Name = "other"; return r }, "not prod/shop"},
 		{"bad state", func() []*Release { return importedRevs(State("exploded")) }, "unknown state"},
 		{"deployed under uninstalled", func() []*Release { return importedRevs(StateDeployed, StateUninstalled) }, "uninstalled-is-final"},
-		{"reserved label", func() []*Release { r := importedRevs(StateDeployed); r[0].Labels = map[string]string{"owner": "x"}; return r }, "reserved"},
+		{"reserved label", func() []*Release {
+			r := importedRevs(StateDeployed)
+			r[0].Labels = map[string]string{"owner": "x"}
+			return r
+		}, "reserved"},
 		{"nothing", func() []*Release { return nil }, "nothing to import"},
 	}
 	for _, tc := range tests {
