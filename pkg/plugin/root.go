@@ -120,6 +120,7 @@ func NewRootCommand(streams genericiooptions.IOStreams) *cobra.Command {
 		NewCmdRecover(g, streams),
 		NewCmdTest(g, streams),
 		NewCmdDiff(g, streams),
+		NewCmdImport(g, streams),
 		NewCmdOptions(streams),
 	)
 	registerGlobalCompletions(cmd, g)

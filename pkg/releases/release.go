@@ -123,6 +123,9 @@ type Release struct {
 	// last deployed one had, carried from revision to revision until a deploy succeeds: the next
 	// operation sweeps them by label even when --history-max has pruned the failed revisions.
 	SweepKinds []string `json:"sweepKinds,omitempty"`
+	// Imported says where a revision written by an import came from (nil for the revisions
+	// sherpack made itself).
+	Imported *ImportSource `json:"imported,omitempty"`
 
 	// storageVersion is the driver's optimistic-concurrency token (resourceVersion, file hash).
 	storageVersion string
@@ -166,6 +169,18 @@ type HookRun struct {
 	Finished time.Time `json:"finished,omitempty"`
 	Result   string    `json:"result"` // succeeded, failed, running
 	Message  string    `json:"message,omitempty"`
+}
+
+// ImportSource is where an imported revision came from.
+type ImportSource struct {
+	// From is the tool whose history it was: "helm".
+	From string `json:"from"`
+	// Object is the record it was read from ("Secret prod/sh.helm.release.v1.shop.v2").
+	Object string `json:"object"`
+	// Status is the state the other tool recorded ("deployed", "pending-upgrade", ...).
+	Status string `json:"status,omitempty"`
+	// At is when it was imported.
+	At time.Time `json:"at"`
 }
 
 // Holder identifies who runs an operation: enough for a person to find the process.
@@ -218,6 +233,10 @@ func (r *Release) DeepCopy() *Release {
 		c.Holder = &h
 	}
 	c.Hooks = append([]Hook(nil), r.Hooks...)
+	if r.Imported != nil {
+		im := *r.Imported
+		c.Imported = &im
+	}
 	return &c
 }
 
