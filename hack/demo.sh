@@ -46,7 +46,7 @@ step helm history guestbook -n "$hns"
 step kubectl sherpack import helm guestbook -n "$hns" --dry-run
 step kubectl sherpack import helm guestbook -n "$hns"
 step kubectl sherpack upgrade guestbook ./examples/helm-guestbook -n "$hns"
-step kubectl sherpack upgrade guestbook ./examples/helm-guestbook -n "$hns" --set replicaCount=3
+step kubectl sherpack upgrade guestbook ./examples/helm-guestbook -n "$hns" --reuse-values --set replicaCount=3
 step kubectl sherpack history guestbook -n "$hns"
 step kubectl sherpack diff drift guestbook -n "$hns"
 echo
