@@ -3,6 +3,7 @@ package e2e
 import (
 	"context"
 	"encoding/json"
+	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
@@ -153,6 +154,24 @@ func TestHelmImportThenUpgradeFromChart(t *testing.T) {
 		}
 	}
 
+	// Written to by someone else since (the resourceVersions the release recorded are stale):
+	// the upgrade now applies for real, against the ownership the import set up, and still
+	// changes nothing.
+	for _, what := range []string{"deployment/books-ledger", "configmap/books-ledger", "service/books-ledger"} {
+		if r := runCmd(t, filepath.Join(testenv.ToolsDir(), "kubectl"), []string{"KUBECONFIG=" + testenv.Kubeconfig()},
+			"annotate", what, "-n", ns, "example.com/audited=yes"); r.code != 0 {
+			t.Fatalf("kubectl annotate %s: %s", what, r.stderr)
+		}
+	}
+	touched := settledSnapshot(t, ns)
+	r = mustSherpack(t, "upgrade", "books", ledgerChart, "-n", ns, "--timeout", "2m")
+	if !strings.Contains(r.stdout, "4 objects (0 created, 0 changed, 4 unchanged)") {
+		t.Errorf("an upgrade of objects others annotated meanwhile must still change nothing:\n%s\n%s", r.stdout, r.stderr)
+	}
+	if d := rvDiff(touched, settledSnapshot(t, ns)); strings.Contains(d, "Deployment/") || strings.Contains(d, "ConfigMap/books") || strings.Contains(d, "Service/") {
+		t.Errorf("the second same-values upgrade wrote: %s", d)
+	}
+
 	// A changed value: applied without a conflict (Helm's field manager no longer owns a field),
 	// the other values kept, the running pods kept (replicas only).
 	mustSherpack(t, "upgrade", "books", ledgerChart, "-n", ns, "--reuse-values", "--set", "replicaCount=4", "--timeout", "2m")
@@ -172,11 +191,11 @@ func TestHelmImportThenUpgradeFromChart(t *testing.T) {
 		t.Errorf("--reuse-values kept Helm's user values? greeting %q", cm.Data["GREETING"])
 	}
 	for _, e := range scaled["Deployment/books-ledger"].GetManagedFields() {
-		if e.Manager != "sherpack" && e.Manager != "kube-controller-manager" {
+		if e.Manager != "sherpack" && e.Manager != "kube-controller-manager" && e.Manager != "kubectl-annotate" {
 			t.Errorf("Deployment has field manager %q after our upgrades", e.Manager)
 		}
 	}
-	if got := history(t, ns, "books"); got != "1:superseded 2:superseded 3:superseded 4:deployed" {
+	if got := history(t, ns, "books"); got != "1:superseded 2:superseded 3:superseded 4:superseded 5:deployed" {
 		t.Errorf("history %q", got)
 	}
 }
@@ -371,5 +390,39 @@ func TestHelmRecordsDecodeAsHelmReadsThem(t *testing.T) {
 	}
 	if !strings.Contains(recs[1].Notes, "(revision 2), 3 replicas") {
 		t.Errorf("notes %q", recs[1].Notes)
+	}
+}
+
+// TestHelmImportClientSideApplied: a release Helm applied client-side (Helm 3's way, kept by
+// Helm 4 upgrades of such releases: field manager helm with Update entries) is taken over the
+// same way, and a rollback that changes values meets no conflict.
+func TestHelmImportClientSideApplied(t *testing.T) {
+	ns := testenv.Namespace(t)
+	h := newHelm(t, "secret")
+	h.must("install", "books", ledgerChart, "-n", ns, "--server-side=false", "--timeout", "2m")
+	h.must("upgrade", "books", ledgerChart, "-n", ns, "--set", "replicaCount=3", "--set", "config.greeting=Hello from Helm", "--timeout", "2m")
+	waitRolledOut(t, ns, "books-ledger", 3)
+	before := settledSnapshot(t, ns)
+	for _, e := range before["ConfigMap/books-ledger"].GetManagedFields() {
+		if e.Manager == "helm" && e.Operation != metav1.ManagedFieldsOperationUpdate {
+			t.Fatalf("helm --server-side=false should have applied client-side, managedFields %+v", e)
+		}
+	}
+	rep := parseImport(t, mustSherpack(t, "import", "helm", "books", "-n", ns, "-o", "json").stdout)
+	for _, o := range rep.Objects {
+		if o.Action != "taken-over" || len(o.ManagersRemoved) != 1 || o.ManagersRemoved[0] != "helm (Update)" {
+			t.Errorf("object %+v", o)
+		}
+	}
+	after := settledSnapshot(t, ns)
+	checkTakeover(t, before, after, "books", ns)
+	if b, a := podUIDs(before), podUIDs(after); !reflect.DeepEqual(b, a) {
+		t.Errorf("pods changed with the import: %v -> %v", b, a)
+	}
+	mustSherpack(t, "diff", "drift", "books", "-n", ns, "--detailed-exitcode")
+	mustSherpack(t, "rollback", "books", "1", "-n", ns, "--timeout", "2m")
+	waitRolledOut(t, ns, "books-ledger", 2)
+	if got := history(t, ns, "books"); got != "1:superseded 2:superseded 3:deployed" {
+		t.Errorf("history %q", got)
 	}
 }
