@@ -3,6 +3,8 @@ package e2e
 import (
 	"context"
 	"encoding/json"
+	"os"
+	"os/exec"
 	"path/filepath"
 	"reflect"
 	"strings"
@@ -424,5 +426,76 @@ func TestHelmImportClientSideApplied(t *testing.T) {
 	waitRolledOut(t, ns, "books-ledger", 2)
 	if got := history(t, ns, "books"); got != "1:superseded 2:superseded 3:deployed" {
 		t.Errorf("history %q", got)
+	}
+}
+
+// TestHelmImportOtherFieldManagers: a field manager besides Helm's that shares fields the release
+// sets is reported (an upgrade changing them would conflict with it); named with
+// --helm-field-manager it is taken over as Helm's. One that holds a label the takeover must set
+// refuses the import, and no revision is written.
+func TestHelmImportOtherFieldManagers(t *testing.T) {
+	ns := testenv.Namespace(t)
+	h := newHelm(t, "secret")
+	h.must("install", "books", ledgerChart, "-n", ns, "--timeout", "2m")
+	kubectl := func(stdin string, args ...string) {
+		t.Helper()
+		cmd := exec.Command(filepath.Join(testenv.ToolsDir(), "kubectl"), args...)
+		cmd.Env = append(os.Environ(), "KUBECONFIG="+testenv.Kubeconfig())
+		cmd.Stdin = strings.NewReader(stdin)
+		if out, err := cmd.CombinedOutput(); err != nil {
+			t.Fatalf("kubectl %v: %v\n%s", args, err, out)
+		}
+	}
+	// Another client applied the same greeting: it co-owns the field.
+	kubectl("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: books-ledger, namespace: "+ns+"}\ndata: {GREETING: Welcome to the ledger}\n",
+		"apply", "--server-side", "--field-manager", "Go-http-client", "-f", "-")
+
+	dry := mustSherpack(t, "import", "helm", "books", "-n", ns, "--dry-run")
+	if !strings.Contains(dry.stderr, "ConfigMap/"+ns+"/books-ledger: fields the release sets are also owned by Go-http-client (Apply): .data.GREETING") {
+		t.Errorf("the dry run should warn of the co-owned field:\n%s", dry.stderr)
+	}
+	r := mustSherpack(t, "import", "helm", "books", "-n", ns, "--helm-field-manager", "Go-http-client")
+	if strings.Contains(r.stderr, "also owned by") {
+		t.Errorf("named as Helm's, the manager is taken over, not warned of:\n%s", r.stderr)
+	}
+	cm, err := testenv.Clientset(t).CoreV1().ConfigMaps(ns).Get(context.Background(), "books-ledger", metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range cm.ManagedFields {
+		if e.Manager != "sherpack" {
+			t.Errorf("ConfigMap still has field manager %s", e.Manager)
+		}
+	}
+
+	// Someone relabelled an object by hand: the label the takeover sets is theirs now.
+	ns2 := testenv.Namespace(t)
+	h.must("install", "books", ledgerChart, "-n", ns2, "--timeout", "2m")
+	kubectl("", "label", "--overwrite", "service/books-ledger", "-n", ns2, "app.kubernetes.io/managed-by=someone")
+	before := settledSnapshot(t, ns2)
+	e := expectExit(t, 1, `app.kubernetes.io/managed-by (field manager "kubectl-label")`, "import", "helm", "books", "-n", ns2)
+	if !strings.Contains(e.stderr, "Nothing was changed: no object was taken over, no revision written") {
+		t.Errorf("the refusal should say nothing was changed:\n%s", e.stderr)
+	}
+	if n := len(releaseSecrets(t, ns2)); n != 0 {
+		t.Errorf("%d records written by a refused import", n)
+	}
+	// Every object is checked before any is written: none was touched.
+	if d := rvDiff(before, liveSnapshot(t, ns2)); d != "" {
+		t.Errorf("a refused import wrote to objects: %s", d)
+	}
+	// The hand edit may be overridden: named, it is taken over like Helm's.
+	mustSherpack(t, "import", "helm", "books", "-n", ns2, "--helm-field-manager", "kubectl-label")
+	svc, err := testenv.Clientset(t).CoreV1().Services(ns2).Get(context.Background(), "books-ledger", metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if svc.Labels["app.kubernetes.io/managed-by"] != "sherpack" {
+		t.Errorf("Service labels %v", svc.Labels)
+	}
+	for _, e := range svc.ManagedFields {
+		if e.Manager != "sherpack" {
+			t.Errorf("Service still has field manager %s", e.Manager)
+		}
 	}
 }
