@@ -164,7 +164,7 @@ func (im *Importer) Run(ctx context.Context, o Options) (*Report, error) {
 		return rep, err
 	}
 	if changed := changedRecords(recs, again); changed != "" {
-		return rep, fmt.Errorf("Helm changed the release while it was imported (%s); no revision was written: run the import again once Helm is done", changed)
+		return rep, fmt.Errorf("the Helm release changed while it was imported (%s); no revision was written: run the import again once Helm is done", changed)
 	}
 	written, err := im.Store.Import(octx, conv.Releases)
 	if err != nil {

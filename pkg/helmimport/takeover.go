@@ -87,14 +87,25 @@ func (t *Takeover) Run(ctx context.Context, objs []*manifest.Object, hook map[ma
 		res[i].Hook = hook[objs[i].Key()]
 	})
 	if err := errors.Join(errs...); err != nil || t.DryRun {
-		return res, err
+		return dropGoneHooks(res), err
 	}
 	apply.Parallel(len(objs), 8, func(i int) {
 		errs[i] = t.commit(ctx, objs[i], plans[i])
 		res[i] = plans[i].result
 		res[i].Hook = hook[objs[i].Key()]
 	})
-	return res, errors.Join(errs...)
+	return dropGoneHooks(res), errors.Join(errs...)
+}
+
+// dropGoneHooks leaves out hooks that are not in the cluster: most are deleted once they ran.
+func dropGoneHooks(res []ObjectResult) []ObjectResult {
+	out := res[:0]
+	for _, r := range res {
+		if !(r.Hook && r.Action == "missing") {
+			out = append(out, r)
+		}
+	}
+	return out
 }
 
 // plan is one object's takeover as checked: what to apply, and whether Helm's fields are forced.
@@ -254,7 +265,7 @@ func fieldSet(e metav1.ManagedFieldsEntry) *fieldpath.Set {
 		return nil
 	}
 	s := &fieldpath.Set{}
-	if err := s.FromJSON(bytes.NewReader(e.FieldsV1.Raw)); err != nil {
+	if err := s.FromJSON(bytes.NewReader(e.FieldsV1.GetRawBytes())); err != nil {
 		return nil
 	}
 	return s

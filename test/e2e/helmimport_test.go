@@ -326,9 +326,20 @@ func TestHelmImportDeleteHelmRecords(t *testing.T) {
 	ns := testenv.Namespace(t)
 	h := newHelm(t, "secret")
 	helmInstallAndUpgrade(t, h, ns, "books")
+	// An object of the release deleted by hand: reported, not an error.
+	if err := testenv.Clientset(t).CoreV1().ServiceAccounts(ns).Delete(context.Background(), "books-ledger", metav1.DeleteOptions{}); err != nil {
+		t.Fatal(err)
+	}
 	rep := parseImport(t, mustSherpack(t, "import", "helm", "books", "-n", ns, "--delete-helm-records", "-o", "json").stdout)
 	if len(rep.DeletedHelmRecords) != 2 {
 		t.Errorf("deleted: %v", rep.DeletedHelmRecords)
+	}
+	actions := map[string]string{}
+	for _, o := range rep.Objects {
+		actions[o.Object] = o.Action
+	}
+	if actions["ServiceAccount/"+ns+"/books-ledger"] != "missing" || actions["Deployment/"+ns+"/books-ledger"] != "taken-over" || len(actions) != 5 {
+		t.Errorf("objects: %v", actions)
 	}
 	s, err := testenv.Clientset(t).CoreV1().Secrets(ns).List(context.Background(), metav1.ListOptions{LabelSelector: "owner=helm"})
 	if err != nil || len(s.Items) != 0 {
