@@ -121,6 +121,7 @@ func (im *Importer) Run(ctx context.Context, o Options) (*Report, error) {
 	t := &Takeover{Client: im.Apply, Release: o.Name, Namespace: o.Namespace, Managers: o.HelmManagers, DryRun: o.DryRun}
 	if o.DryRun {
 		rep.Objects, err = t.Run(ctx, objs, hooks)
+		rep.Warnings = append(rep.Warnings, sharedWarnings(rep.Objects)...)
 		return rep, err
 	}
 
@@ -140,8 +141,19 @@ func (im *Importer) Run(ctx context.Context, o Options) (*Report, error) {
 		return rep, nil
 	}
 	rep.Objects, err = t.Run(octx, objs, hooks)
+	rep.Warnings = append(rep.Warnings, sharedWarnings(rep.Objects)...)
 	if err != nil {
-		return rep, fmt.Errorf("%w\nNo revision was written; the objects taken over so far keep working with Helm, and running the import again finishes it", err)
+		taken := 0
+		for _, ob := range rep.Objects {
+			if ob.Action == "taken-over" {
+				taken++
+			}
+		}
+		if taken == 0 {
+			return rep, fmt.Errorf("%w\nNothing was changed: no object was taken over, no revision written", err)
+		}
+		return rep, fmt.Errorf("%w\nNo revision was written. %d objects were taken over before this (our labels, sherpack's field manager): "+
+			"Helm still manages the release, and a helm upgrade that changes their fields needs --force-conflicts; running the import again finishes it", err, taken)
 	}
 	if base != nil {
 		recordApplied(base, rep.Objects, o.Namespace)
@@ -152,7 +164,7 @@ func (im *Importer) Run(ctx context.Context, o Options) (*Report, error) {
 		return rep, err
 	}
 	if changed := changedRecords(recs, again); changed != "" {
-		return rep, fmt.Errorf("Helm changed the release while it was imported (%s); no revision was written: run the import again once Helm is done", changed)
+		return rep, fmt.Errorf("the Helm release changed while it was imported (%s); no revision was written: run the import again once Helm is done", changed)
 	}
 	written, err := im.Store.Import(octx, conv.Releases)
 	if err != nil {
@@ -353,4 +365,16 @@ func changedRecords(before, after []*Record) string {
 	}
 	sort.Strings(changed)
 	return strings.Join(changed, ", ")
+}
+
+// sharedWarnings tell of the fields other field managers own along with the release.
+func sharedWarnings(objs []ObjectResult) []string {
+	var out []string
+	for _, o := range objs {
+		for _, sw := range o.SharedWith {
+			out = append(out, fmt.Sprintf("%s: fields the release sets are also owned by %s. An upgrade that changes them conflicts with that "+
+				"manager unless --force-conflicts; if it is Helm's, name it with --helm-field-manager (the import can be tried with --dry-run first)", o.Object, sw))
+		}
+	}
+	return out
 }

@@ -1,6 +1,7 @@
 package helmimport
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -15,6 +16,7 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/dynamic"
+	"sigs.k8s.io/structured-merge-diff/v6/fieldpath"
 
 	"github.com/sherpack/kubectl-sherpack/pkg/apply"
 	"github.com/sherpack/kubectl-sherpack/pkg/manifest"
@@ -54,6 +56,9 @@ type ObjectResult struct {
 	ResourceVersion string `json:"resourceVersion,omitempty"`
 	// InSync tells that the live object holds exactly what the release's manifest sets.
 	InSync bool `json:"inSync"`
+	// SharedWith are the other field managers that own fields the release sets too, with some
+	// of those fields: an upgrade that changes them conflicts with them.
+	SharedWith []string `json:"sharedWith,omitempty"`
 }
 
 // isHelm tells whether a field manager is Helm's.
@@ -69,82 +74,201 @@ func (t *Takeover) isHelm(name string) bool {
 	return false
 }
 
-// Run takes the objects over, in parallel. Objects not in the cluster are reported missing.
+// Run takes the objects over. Every object is checked first (read, owner, server dry run of the
+// takeover): when any check fails, nothing at all is written. Then each object is taken over,
+// in parallel. Objects not in the cluster are reported missing.
 func (t *Takeover) Run(ctx context.Context, objs []*manifest.Object, hook map[manifest.Key]bool) ([]ObjectResult, error) {
+	plans := make([]*plan, len(objs))
 	res := make([]ObjectResult, len(objs))
 	errs := make([]error, len(objs))
 	apply.Parallel(len(objs), 8, func(i int) {
-		res[i], errs[i] = t.one(ctx, objs[i])
+		plans[i], errs[i] = t.plan(ctx, objs[i])
+		res[i] = plans[i].result
 		res[i].Hook = hook[objs[i].Key()]
 	})
-	return res, errors.Join(errs...)
+	if err := errors.Join(errs...); err != nil || t.DryRun {
+		return dropGoneHooks(res), err
+	}
+	apply.Parallel(len(objs), 8, func(i int) {
+		errs[i] = t.commit(ctx, objs[i], plans[i])
+		res[i] = plans[i].result
+		res[i].Hook = hook[objs[i].Key()]
+	})
+	return dropGoneHooks(res), errors.Join(errs...)
 }
 
-func (t *Takeover) one(ctx context.Context, want *manifest.Object) (ObjectResult, error) {
+// dropGoneHooks leaves out hooks that are not in the cluster: most are deleted once they ran.
+func dropGoneHooks(res []ObjectResult) []ObjectResult {
+	out := res[:0]
+	for _, r := range res {
+		if !(r.Hook && r.Action == "missing") {
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
+// plan is one object's takeover as checked: what to apply, and whether Helm's fields are forced.
+type plan struct {
+	result ObjectResult
+	ri     dynamic.ResourceInterface
+	live   *unstructured.Unstructured
+	cfg    *unstructured.Unstructured
+	force  bool
+	todo   bool // false: missing, or already taken over
+}
+
+// plan reads the object and checks its takeover with a server dry run: what the apply would
+// store must be the live object with only our labels added.
+func (t *Takeover) plan(ctx context.Context, want *manifest.Object) (*plan, error) {
 	desired := want.DeepCopy()
+	p := &plan{result: ObjectResult{Key: want.Key(), Object: want.Key().String()}}
 	ri, _, err := t.Client.Resource(desired, t.Namespace)
 	if err != nil {
-		return ObjectResult{Key: want.Key(), Object: want.Key().String()}, fmt.Errorf("%s: %w", want.Key(), err)
+		return p, fmt.Errorf("%s: %w", want.Key(), err)
 	}
 	k := (&manifest.Object{Unstructured: desired}).Key()
-	r := ObjectResult{Key: k, Object: k.String()}
+	p.ri, p.result = ri, ObjectResult{Key: k, Object: k.String()}
+	r := &p.result
 	live, err := ri.Get(ctx, desired.GetName(), metav1.GetOptions{})
 	if apierrors.IsNotFound(err) {
 		r.Action = "missing"
-		return r, nil
+		return p, nil
 	}
 	if err != nil {
-		return r, fmt.Errorf("read %s: %w", k, err)
+		return p, fmt.Errorf("read %s: %w", k, err)
 	}
 	if err := t.checkOwner(k, live); err != nil {
-		return r, err
+		return p, err
 	}
 	cfg := restrictObject(live, desired)
 	apply.Label(cfg, t.Release, t.Namespace)
+	r.InSync = inSync(cfg, desired)
 	r.Labels = labelChanges(live.GetLabels(), cfg.GetLabels())
 	helmEntries := t.helmEntries(live)
 	if len(r.Labels) == 0 && len(helmEntries) == 0 && hasApplyEntry(live, apply.FieldManager) {
 		r.Action, r.ResourceVersion = "already", live.GetResourceVersion()
-		r.InSync = inSync(cfg, desired)
-		return r, nil
+		return p, nil
 	}
+	r.ManagersRemoved = nil
 	for _, e := range helmEntries {
 		r.ManagersRemoved = append(r.ManagersRemoved, describeEntry(e))
 	}
-	// A server dry run first: what the apply would store must be the live object with only our
-	// labels added.
+	// The apply is conditional on the object being as it was read: a write in between makes it
+	// fail, instead of putting back what was read.
+	cfg.SetResourceVersion(live.GetResourceVersion())
 	force := false
 	dry, err := t.Client.Apply(ctx, cfg.DeepCopy(), t.Namespace, apply.ApplyOptions{DryRun: true})
 	if err != nil {
 		if force, err = t.onlyHelmConflicts(k, err); !force {
-			return r, err
+			return p, err
 		}
 		if dry, err = t.Client.Apply(ctx, cfg.DeepCopy(), t.Namespace, apply.ApplyOptions{DryRun: true, Force: true}); err != nil {
-			return r, fmt.Errorf("take %s over: %w", k, err)
+			return p, fmt.Errorf("take %s over: %w", k, err)
 		}
 	}
 	if diffs := changedBeyondLabels(live, dry, cfg.GetLabels()); len(diffs) > 0 {
-		return r, fmt.Errorf("taking %s over would change it (%s); it was not changed. Make the live object match the release "+
+		return p, fmt.Errorf("taking %s over would change it (%s); nothing was changed. Make the live object match the release "+
 			"(helm upgrade, or undo the change by hand), or leave it to Helm", k, strings.Join(diffs, ", "))
 	}
-	r.InSync = inSync(cfg, desired)
-	if t.DryRun {
-		r.Action = "would-take-over"
-		return r, nil
+	r.Action = "would-take-over"
+	r.SharedWith = t.sharedFields(dry)
+	p.live, p.cfg, p.force, p.todo = live, cfg, force, true
+	return p, nil
+}
+
+// commit applies a checked takeover, then removes Helm's managedFields entries. An object
+// written to since it was checked is checked again.
+func (t *Takeover) commit(ctx context.Context, want *manifest.Object, p *plan) error {
+	for attempt := 0; p.todo; attempt++ {
+		k := p.result.Key
+		applied, err := t.Client.Apply(ctx, p.cfg.DeepCopy(), t.Namespace, apply.ApplyOptions{Force: p.force})
+		if isModified(err) && attempt < 3 {
+			np, perr := t.plan(ctx, want)
+			if perr != nil {
+				return perr
+			}
+			*p = *np
+			continue
+		}
+		if err != nil {
+			return fmt.Errorf("take %s over: %w", k, err)
+		}
+		final, err := t.dropHelmManagers(ctx, p.ri, applied)
+		if err != nil {
+			return fmt.Errorf("take %s over: our labels and fields are set, but Helm's field managers could not be removed: %w; run the import again", k, err)
+		}
+		if final.GetGeneration() != p.live.GetGeneration() {
+			return fmt.Errorf("take %s over: its generation moved from %d to %d: something besides the takeover changed it", k, p.live.GetGeneration(), final.GetGeneration())
+		}
+		p.result.Action, p.result.ResourceVersion = "taken-over", final.GetResourceVersion()
+		p.result.SharedWith = t.sharedFields(final)
+		return nil
 	}
-	applied, err := t.Client.Apply(ctx, cfg, t.Namespace, apply.ApplyOptions{Force: force})
-	if err != nil {
-		return r, fmt.Errorf("take %s over: %w", k, err)
+	return nil
+}
+
+// isModified tells whether an apply failed on its resourceVersion precondition (the object was
+// written to since it was read), not on a field conflict.
+func isModified(err error) bool {
+	var se apierrors.APIStatus
+	if !apierrors.IsConflict(err) || !errors.As(err, &se) {
+		return false
 	}
-	final, err := t.dropHelmManagers(ctx, ri, applied)
-	if err != nil {
-		return r, fmt.Errorf("take %s over: our labels and fields are set, but Helm's field managers could not be removed: %w; run the import again", k, err)
+	if d := se.Status().Details; d != nil {
+		for _, c := range d.Causes {
+			if c.Type == metav1.CauseTypeFieldManagerConflict {
+				return false
+			}
+		}
 	}
-	if final.GetGeneration() != live.GetGeneration() {
-		return r, fmt.Errorf("take %s over: its generation moved from %d to %d: something besides the takeover changed it", k, live.GetGeneration(), final.GetGeneration())
+	return true
+}
+
+// sharedFields names the field managers other than sherpack and Helm's that own fields
+// sherpack's apply entry owns too, each with a few of those fields.
+func (t *Takeover) sharedFields(u *unstructured.Unstructured) []string {
+	var ours *fieldpath.Set
+	for _, e := range u.GetManagedFields() {
+		if e.Manager == apply.FieldManager && e.Operation == metav1.ManagedFieldsOperationApply && e.Subresource == "" {
+			ours = fieldSet(e)
+		}
 	}
-	r.Action, r.ResourceVersion = "taken-over", final.GetResourceVersion()
-	return r, nil
+	if ours == nil {
+		return nil
+	}
+	var out []string
+	for _, e := range u.GetManagedFields() {
+		if e.Manager == apply.FieldManager || t.isHelm(e.Manager) || e.Subresource != "" {
+			continue
+		}
+		s := fieldSet(e)
+		if s == nil {
+			continue
+		}
+		var paths []string
+		ours.Intersection(s).Leaves().Iterate(func(p fieldpath.Path) { paths = append(paths, p.String()) })
+		if len(paths) == 0 {
+			continue
+		}
+		sort.Strings(paths)
+		if len(paths) > 3 {
+			paths = append(paths[:3], fmt.Sprintf("and %d more", len(paths)-3))
+		}
+		out = append(out, fmt.Sprintf("%s (%s): %s", e.Manager, e.Operation, strings.Join(paths, ", ")))
+	}
+	return out
+}
+
+func fieldSet(e metav1.ManagedFieldsEntry) *fieldpath.Set {
+	if e.FieldsV1 == nil {
+		return nil
+	}
+	s := &fieldpath.Set{}
+	if err := s.FromJSON(bytes.NewReader(e.FieldsV1.GetRawBytes())); err != nil {
+		return nil
+	}
+	return s
 }
 
 // checkOwner refuses an object of another sherpack release or of another Helm release.
@@ -214,8 +338,8 @@ func (t *Takeover) onlyHelmConflicts(k manifest.Key, err error) (bool, error) {
 		}
 	}
 	if len(others) > 0 {
-		return false, fmt.Errorf("take %s over: field managers other than Helm's hold fields the takeover sets: %s; "+
-			"name them with --helm-field-manager if they are Helm's", k, strings.Join(others, ", "))
+		return false, fmt.Errorf("take %s over: field managers other than Helm's hold fields the takeover sets with other values: %s. "+
+			"If they may be overridden (another Helm client, a change by hand), name them with --helm-field-manager", k, strings.Join(others, ", "))
 	}
 	return true, nil
 }

@@ -158,8 +158,16 @@ func (o *ImportHelmOptions) Run(ctx context.Context) error {
 		}
 	}
 	if err != nil {
-		if rep != nil && len(rep.Objects) > 0 && o.Output.Human() {
-			printImportObjects(o.ErrOut, rep)
+		if rep != nil && o.Output.Human() {
+			var taken []string
+			for _, ob := range rep.Objects {
+				if ob.Action == "taken-over" {
+					taken = append(taken, ob.Object)
+				}
+			}
+			if len(taken) > 0 {
+				fmt.Fprintf(o.ErrOut, "Taken over before the import stopped: %s\n", strings.Join(taken, ", "))
+			}
 		}
 		return err
 	}

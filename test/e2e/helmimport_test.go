@@ -3,6 +3,9 @@ package e2e
 import (
 	"context"
 	"encoding/json"
+	"os"
+	"os/exec"
+	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
@@ -153,6 +156,24 @@ func TestHelmImportThenUpgradeFromChart(t *testing.T) {
 		}
 	}
 
+	// Written to by someone else since (the resourceVersions the release recorded are stale):
+	// the upgrade now applies for real, against the ownership the import set up, and still
+	// changes nothing.
+	for _, what := range []string{"deployment/books-ledger", "configmap/books-ledger", "service/books-ledger"} {
+		if r := runCmd(t, filepath.Join(testenv.ToolsDir(), "kubectl"), []string{"KUBECONFIG=" + testenv.Kubeconfig()},
+			"annotate", what, "-n", ns, "example.com/audited=yes"); r.code != 0 {
+			t.Fatalf("kubectl annotate %s: %s", what, r.stderr)
+		}
+	}
+	touched := settledSnapshot(t, ns)
+	r = mustSherpack(t, "upgrade", "books", ledgerChart, "-n", ns, "--timeout", "2m")
+	if !strings.Contains(r.stdout, "4 objects (0 created, 0 changed, 4 unchanged)") {
+		t.Errorf("an upgrade of objects others annotated meanwhile must still change nothing:\n%s\n%s", r.stdout, r.stderr)
+	}
+	if d := rvDiff(touched, settledSnapshot(t, ns)); strings.Contains(d, "Deployment/") || strings.Contains(d, "ConfigMap/books") || strings.Contains(d, "Service/") {
+		t.Errorf("the second same-values upgrade wrote: %s", d)
+	}
+
 	// A changed value: applied without a conflict (Helm's field manager no longer owns a field),
 	// the other values kept, the running pods kept (replicas only).
 	mustSherpack(t, "upgrade", "books", ledgerChart, "-n", ns, "--reuse-values", "--set", "replicaCount=4", "--timeout", "2m")
@@ -172,11 +193,11 @@ func TestHelmImportThenUpgradeFromChart(t *testing.T) {
 		t.Errorf("--reuse-values kept Helm's user values? greeting %q", cm.Data["GREETING"])
 	}
 	for _, e := range scaled["Deployment/books-ledger"].GetManagedFields() {
-		if e.Manager != "sherpack" && e.Manager != "kube-controller-manager" {
+		if e.Manager != "sherpack" && e.Manager != "kube-controller-manager" && e.Manager != "kubectl-annotate" {
 			t.Errorf("Deployment has field manager %q after our upgrades", e.Manager)
 		}
 	}
-	if got := history(t, ns, "books"); got != "1:superseded 2:superseded 3:superseded 4:deployed" {
+	if got := history(t, ns, "books"); got != "1:superseded 2:superseded 3:superseded 4:superseded 5:deployed" {
 		t.Errorf("history %q", got)
 	}
 }
@@ -305,9 +326,20 @@ func TestHelmImportDeleteHelmRecords(t *testing.T) {
 	ns := testenv.Namespace(t)
 	h := newHelm(t, "secret")
 	helmInstallAndUpgrade(t, h, ns, "books")
+	// An object of the release deleted by hand: reported, not an error.
+	if err := testenv.Clientset(t).CoreV1().ServiceAccounts(ns).Delete(context.Background(), "books-ledger", metav1.DeleteOptions{}); err != nil {
+		t.Fatal(err)
+	}
 	rep := parseImport(t, mustSherpack(t, "import", "helm", "books", "-n", ns, "--delete-helm-records", "-o", "json").stdout)
 	if len(rep.DeletedHelmRecords) != 2 {
 		t.Errorf("deleted: %v", rep.DeletedHelmRecords)
+	}
+	actions := map[string]string{}
+	for _, o := range rep.Objects {
+		actions[o.Object] = o.Action
+	}
+	if actions["ServiceAccount/"+ns+"/books-ledger"] != "missing" || actions["Deployment/"+ns+"/books-ledger"] != "taken-over" || len(actions) != 5 {
+		t.Errorf("objects: %v", actions)
 	}
 	s, err := testenv.Clientset(t).CoreV1().Secrets(ns).List(context.Background(), metav1.ListOptions{LabelSelector: "owner=helm"})
 	if err != nil || len(s.Items) != 0 {
@@ -371,5 +403,110 @@ func TestHelmRecordsDecodeAsHelmReadsThem(t *testing.T) {
 	}
 	if !strings.Contains(recs[1].Notes, "(revision 2), 3 replicas") {
 		t.Errorf("notes %q", recs[1].Notes)
+	}
+}
+
+// TestHelmImportClientSideApplied: a release Helm applied client-side (Helm 3's way, kept by
+// Helm 4 upgrades of such releases: field manager helm with Update entries) is taken over the
+// same way, and a rollback that changes values meets no conflict.
+func TestHelmImportClientSideApplied(t *testing.T) {
+	ns := testenv.Namespace(t)
+	h := newHelm(t, "secret")
+	h.must("install", "books", ledgerChart, "-n", ns, "--server-side=false", "--timeout", "2m")
+	h.must("upgrade", "books", ledgerChart, "-n", ns, "--set", "replicaCount=3", "--set", "config.greeting=Hello from Helm", "--timeout", "2m")
+	waitRolledOut(t, ns, "books-ledger", 3)
+	before := settledSnapshot(t, ns)
+	for _, e := range before["ConfigMap/books-ledger"].GetManagedFields() {
+		if e.Manager == "helm" && e.Operation != metav1.ManagedFieldsOperationUpdate {
+			t.Fatalf("helm --server-side=false should have applied client-side, managedFields %+v", e)
+		}
+	}
+	rep := parseImport(t, mustSherpack(t, "import", "helm", "books", "-n", ns, "-o", "json").stdout)
+	for _, o := range rep.Objects {
+		if o.Action != "taken-over" || len(o.ManagersRemoved) != 1 || o.ManagersRemoved[0] != "helm (Update)" {
+			t.Errorf("object %+v", o)
+		}
+	}
+	after := settledSnapshot(t, ns)
+	checkTakeover(t, before, after, "books", ns)
+	if b, a := podUIDs(before), podUIDs(after); !reflect.DeepEqual(b, a) {
+		t.Errorf("pods changed with the import: %v -> %v", b, a)
+	}
+	mustSherpack(t, "diff", "drift", "books", "-n", ns, "--detailed-exitcode")
+	mustSherpack(t, "rollback", "books", "1", "-n", ns, "--timeout", "2m")
+	waitRolledOut(t, ns, "books-ledger", 2)
+	if got := history(t, ns, "books"); got != "1:superseded 2:superseded 3:deployed" {
+		t.Errorf("history %q", got)
+	}
+}
+
+// TestHelmImportOtherFieldManagers: a field manager besides Helm's that shares fields the release
+// sets is reported (an upgrade changing them would conflict with it); named with
+// --helm-field-manager it is taken over as Helm's. One that holds a label the takeover must set
+// refuses the import, and no revision is written.
+func TestHelmImportOtherFieldManagers(t *testing.T) {
+	ns := testenv.Namespace(t)
+	h := newHelm(t, "secret")
+	h.must("install", "books", ledgerChart, "-n", ns, "--timeout", "2m")
+	kubectl := func(stdin string, args ...string) {
+		t.Helper()
+		cmd := exec.Command(filepath.Join(testenv.ToolsDir(), "kubectl"), args...)
+		cmd.Env = append(os.Environ(), "KUBECONFIG="+testenv.Kubeconfig())
+		cmd.Stdin = strings.NewReader(stdin)
+		if out, err := cmd.CombinedOutput(); err != nil {
+			t.Fatalf("kubectl %v: %v\n%s", args, err, out)
+		}
+	}
+	// Another client applied the same greeting: it co-owns the field.
+	kubectl("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: books-ledger, namespace: "+ns+"}\ndata: {GREETING: Welcome to the ledger}\n",
+		"apply", "--server-side", "--field-manager", "Go-http-client", "-f", "-")
+
+	dry := mustSherpack(t, "import", "helm", "books", "-n", ns, "--dry-run")
+	if !strings.Contains(dry.stderr, "ConfigMap/"+ns+"/books-ledger: fields the release sets are also owned by Go-http-client (Apply): .data.GREETING") {
+		t.Errorf("the dry run should warn of the co-owned field:\n%s", dry.stderr)
+	}
+	r := mustSherpack(t, "import", "helm", "books", "-n", ns, "--helm-field-manager", "Go-http-client")
+	if strings.Contains(r.stderr, "also owned by") {
+		t.Errorf("named as Helm's, the manager is taken over, not warned of:\n%s", r.stderr)
+	}
+	cm, err := testenv.Clientset(t).CoreV1().ConfigMaps(ns).Get(context.Background(), "books-ledger", metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range cm.ManagedFields {
+		if e.Manager != "sherpack" {
+			t.Errorf("ConfigMap still has field manager %s", e.Manager)
+		}
+	}
+
+	// Someone relabelled an object by hand: the label the takeover sets is theirs now.
+	ns2 := testenv.Namespace(t)
+	h.must("install", "books", ledgerChart, "-n", ns2, "--timeout", "2m")
+	kubectl("", "label", "--overwrite", "service/books-ledger", "-n", ns2, "app.kubernetes.io/managed-by=someone")
+	before := settledSnapshot(t, ns2)
+	e := expectExit(t, 1, `app.kubernetes.io/managed-by (field manager "kubectl-label")`, "import", "helm", "books", "-n", ns2)
+	if !strings.Contains(e.stderr, "Nothing was changed: no object was taken over, no revision written") {
+		t.Errorf("the refusal should say nothing was changed:\n%s", e.stderr)
+	}
+	if n := len(releaseSecrets(t, ns2)); n != 0 {
+		t.Errorf("%d records written by a refused import", n)
+	}
+	// Every object is checked before any is written: none was touched.
+	if d := rvDiff(before, liveSnapshot(t, ns2)); d != "" {
+		t.Errorf("a refused import wrote to objects: %s", d)
+	}
+	// The hand edit may be overridden: named, it is taken over like Helm's.
+	mustSherpack(t, "import", "helm", "books", "-n", ns2, "--helm-field-manager", "kubectl-label")
+	svc, err := testenv.Clientset(t).CoreV1().Services(ns2).Get(context.Background(), "books-ledger", metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if svc.Labels["app.kubernetes.io/managed-by"] != "sherpack" {
+		t.Errorf("Service labels %v", svc.Labels)
+	}
+	for _, e := range svc.ManagedFields {
+		if e.Manager != "sherpack" {
+			t.Errorf("Service still has field manager %s", e.Manager)
+		}
 	}
 }
