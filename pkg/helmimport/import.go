@@ -117,10 +117,10 @@ func (im *Importer) Run(ctx context.Context, o Options) (*Report, error) {
 		}
 		return rep, err
 	}
-	objs, hooks, base := takeoverSet(conv)
+	items, base := takeoverSet(conv)
 	t := &Takeover{Client: im.Apply, Release: o.Name, Namespace: o.Namespace, Managers: o.HelmManagers, DryRun: o.DryRun}
 	if o.DryRun {
-		rep.Objects, err = t.Run(ctx, objs, hooks)
+		rep.Objects, err = t.Run(ctx, items)
 		rep.Warnings = append(rep.Warnings, sharedWarnings(rep.Objects)...)
 		return rep, err
 	}
@@ -140,7 +140,7 @@ func (im *Importer) Run(ctx context.Context, o Options) (*Report, error) {
 		im.reportRevisions(rep, recs, conv, st)
 		return rep, nil
 	}
-	rep.Objects, err = t.Run(octx, objs, hooks)
+	rep.Objects, err = t.Run(octx, items)
 	rep.Warnings = append(rep.Warnings, sharedWarnings(rep.Objects)...)
 	if err != nil {
 		taken := 0
@@ -281,11 +281,11 @@ func (im *Importer) reportRevisions(rep *Report, recs []*Record, conv *Converted
 	}
 }
 
-// takeoverSet is what is live of the release: the objects of the last deployed revision, those
-// only the latest one has (a failed upgrade created them), and the hooks of both that Helm left
-// in the cluster. base is the revision whose objects are recorded as applied (nil when none was
-// deployed).
-func takeoverSet(conv *Converted) (objs []*manifest.Object, hooks map[manifest.Key]bool, base *releases.Release) {
+// takeoverSet is what is live of the release: the objects of the latest revision (what Helm
+// applied last, also when that upgrade failed), those only the last deployed one has, and the
+// hooks of both that Helm left in the cluster. base is the revision whose objects are recorded
+// as applied (the last deployed one; nil when none was deployed).
+func takeoverSet(conv *Converted) (items []Item, base *releases.Release) {
 	revs := conv.Releases
 	latest := revs[len(revs)-1]
 	for i := len(revs) - 1; i >= 0; i-- {
@@ -295,16 +295,21 @@ func takeoverSet(conv *Converted) (objs []*manifest.Object, hooks map[manifest.K
 		}
 	}
 	order := []*releases.Release{latest}
-	if base != nil && base != latest {
-		order = []*releases.Release{base, latest}
+	baseObjs := map[manifest.Key]*manifest.Object{}
+	if base != nil {
+		for _, o := range conv.Objects[base.Revision] {
+			baseObjs[o.Key()] = o
+		}
+		if base != latest {
+			order = append(order, base)
+		}
 	}
 	seen := map[manifest.Key]bool{}
-	hooks = map[manifest.Key]bool{}
 	for _, r := range order {
 		for _, o := range conv.Objects[r.Revision] {
 			if k := o.Key(); !seen[k] {
 				seen[k] = true
-				objs = append(objs, o)
+				items = append(items, Item{Object: o, Base: baseObjs[k]})
 			}
 		}
 	}
@@ -317,12 +322,12 @@ func takeoverSet(conv *Converted) (objs []*manifest.Object, hooks map[manifest.K
 			apply.Label(hk, r.Name, r.Namespace)
 			o := &manifest.Object{Unstructured: hk, Source: h.Source}
 			if k := o.Key(); !seen[k] {
-				seen[k], hooks[k] = true, true
-				objs = append(objs, o)
+				seen[k] = true
+				items = append(items, Item{Object: o, Hook: true})
 			}
 		}
 	}
-	return objs, hooks, base
+	return items, base
 }
 
 // recordApplied notes, on the revision taken as the base, the resourceVersion the takeover left

@@ -74,38 +74,37 @@ func (t *Takeover) isHelm(name string) bool {
 	return false
 }
 
+// Item is one object to take over.
+type Item struct {
+	// Object is the object as the latest revision has it, what Helm applied last: the takeover
+	// claims the fields it sets.
+	Object *manifest.Object
+	// Base is the object as the revision recorded as applied has it (nil when that revision does
+	// not have it): the object is in sync when it holds exactly that.
+	Base *manifest.Object
+	// Hook tells that the object is a hook Helm left in the cluster.
+	Hook bool
+}
+
 // Run takes the objects over. Every object is checked first (read, owner, server dry run of the
 // takeover): when any check fails, nothing at all is written. Then each object is taken over,
 // in parallel. Objects not in the cluster are reported missing.
-func (t *Takeover) Run(ctx context.Context, objs []*manifest.Object, hook map[manifest.Key]bool) ([]ObjectResult, error) {
-	plans := make([]*plan, len(objs))
-	res := make([]ObjectResult, len(objs))
-	errs := make([]error, len(objs))
-	apply.Parallel(len(objs), 8, func(i int) {
-		plans[i], errs[i] = t.plan(ctx, objs[i])
+func (t *Takeover) Run(ctx context.Context, items []Item) ([]ObjectResult, error) {
+	plans := make([]*plan, len(items))
+	res := make([]ObjectResult, len(items))
+	errs := make([]error, len(items))
+	apply.Parallel(len(items), 8, func(i int) {
+		plans[i], errs[i] = t.plan(ctx, items[i])
 		res[i] = plans[i].result
-		res[i].Hook = hook[objs[i].Key()]
 	})
 	if err := errors.Join(errs...); err != nil || t.DryRun {
 		return dropGoneHooks(res), err
 	}
-	apply.Parallel(len(objs), 8, func(i int) {
-		errs[i] = t.commit(ctx, objs[i], plans[i])
+	apply.Parallel(len(items), 8, func(i int) {
+		errs[i] = t.commit(ctx, items[i], plans[i])
 		res[i] = plans[i].result
-		res[i].Hook = hook[objs[i].Key()]
 	})
 	return dropGoneHooks(res), errors.Join(errs...)
-}
-
-// dropGoneHooks leaves out hooks that are not in the cluster: most are deleted once they ran.
-func dropGoneHooks(res []ObjectResult) []ObjectResult {
-	out := res[:0]
-	for _, r := range res {
-		if !(r.Hook && r.Action == "missing") {
-			out = append(out, r)
-		}
-	}
-	return out
 }
 
 // plan is one object's takeover as checked: what to apply, and whether Helm's fields are forced.
@@ -120,15 +119,16 @@ type plan struct {
 
 // plan reads the object and checks its takeover with a server dry run: what the apply would
 // store must be the live object with only our labels added.
-func (t *Takeover) plan(ctx context.Context, want *manifest.Object) (*plan, error) {
+func (t *Takeover) plan(ctx context.Context, it Item) (*plan, error) {
+	want := it.Object
 	desired := want.DeepCopy()
-	p := &plan{result: ObjectResult{Key: want.Key(), Object: want.Key().String()}}
+	p := &plan{result: ObjectResult{Key: want.Key(), Object: want.Key().String(), Hook: it.Hook}}
 	ri, _, err := t.Client.Resource(desired, t.Namespace)
 	if err != nil {
 		return p, fmt.Errorf("%s: %w", want.Key(), err)
 	}
 	k := (&manifest.Object{Unstructured: desired}).Key()
-	p.ri, p.result = ri, ObjectResult{Key: k, Object: k.String()}
+	p.ri, p.result = ri, ObjectResult{Key: k, Object: k.String(), Hook: it.Hook}
 	r := &p.result
 	live, err := ri.Get(ctx, desired.GetName(), metav1.GetOptions{})
 	if apierrors.IsNotFound(err) {
@@ -143,7 +143,15 @@ func (t *Takeover) plan(ctx context.Context, want *manifest.Object) (*plan, erro
 	}
 	cfg := restrictObject(live, desired)
 	apply.Label(cfg, t.Release, t.Namespace)
-	r.InSync = inSync(cfg, desired)
+	// In sync: the revision recorded as applied has the object as Helm applied it last, and the
+	// live object holds exactly that. Then applying that revision again changes nothing.
+	if it.Base != nil {
+		base := it.Base.DeepCopy()
+		if base.GetNamespace() == "" {
+			base.SetNamespace(desired.GetNamespace())
+		}
+		r.InSync = equality.Semantic.DeepEqual(normalized(base.Object), normalized(desired.Object)) && inSync(cfg, desired)
+	}
 	r.Labels = labelChanges(live.GetLabels(), cfg.GetLabels())
 	helmEntries := t.helmEntries(live)
 	if len(r.Labels) == 0 && len(helmEntries) == 0 && hasApplyEntry(live, apply.FieldManager) {
@@ -179,12 +187,12 @@ func (t *Takeover) plan(ctx context.Context, want *manifest.Object) (*plan, erro
 
 // commit applies a checked takeover, then removes Helm's managedFields entries. An object
 // written to since it was checked is checked again.
-func (t *Takeover) commit(ctx context.Context, want *manifest.Object, p *plan) error {
+func (t *Takeover) commit(ctx context.Context, it Item, p *plan) error {
 	for attempt := 0; p.todo; attempt++ {
 		k := p.result.Key
 		applied, err := t.Client.Apply(ctx, p.cfg.DeepCopy(), t.Namespace, apply.ApplyOptions{Force: p.force})
 		if isModified(err) && attempt < 3 {
-			np, perr := t.plan(ctx, want)
+			np, perr := t.plan(ctx, it)
 			if perr != nil {
 				return perr
 			}
@@ -596,5 +604,16 @@ func normalized(v map[string]any) any {
 	}
 	var out any
 	_ = json.Unmarshal(b, &out)
+	return out
+}
+
+// dropGoneHooks leaves out hooks that are not in the cluster: most are deleted once they ran.
+func dropGoneHooks(res []ObjectResult) []ObjectResult {
+	out := res[:0]
+	for _, r := range res {
+		if !(r.Hook && r.Action == "missing") {
+			out = append(out, r)
+		}
+	}
 	return out
 }

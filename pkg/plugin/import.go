@@ -24,7 +24,7 @@ type ImportHelmOptions struct {
 	Globals *Globals
 	helmimport.Options
 	Output OutputFlags
-	// Importer is built by Complete unless a test set it.
+	// Importer is built by Run from the global flags unless a test set it.
 	Importer *helmimport.Importer
 	genericiooptions.IOStreams
 }
@@ -85,10 +85,11 @@ func NewCmdImportHelm(g *Globals, streams genericiooptions.IOStreams) *cobra.Com
 		Args:              cobra.ExactArgs(1),
 		ValidArgsFunction: noCompletion,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := o.Complete(args, storage); err != nil {
+			// The flags are checked before anything is read from the environment.
+			if err := o.Validate(); err != nil {
 				return err
 			}
-			if err := o.Validate(); err != nil {
+			if err := o.Complete(args, storage); err != nil {
 				return err
 			}
 			return o.Run(cmd.Context())
@@ -108,7 +109,7 @@ func noCompletion(*cobra.Command, []string, string) ([]string, cobra.ShellCompDi
 	return nil, cobra.ShellCompDirectiveNoFileComp
 }
 
-// Complete reads the release, the namespace and the clients.
+// Complete reads the release and the namespace.
 func (o *ImportHelmOptions) Complete(args []string, storage string) error {
 	o.Name = args[0]
 	if err := validateReleaseName(o.Name); err != nil {
@@ -119,18 +120,8 @@ func (o *ImportHelmOptions) Complete(args []string, storage string) error {
 		return Usagef("%v", err)
 	}
 	o.Storage = st
-	if o.Namespace, err = o.Globals.Namespace(); err != nil {
-		return err
-	}
-	if o.Importer != nil {
-		return nil
-	}
-	lc, err := o.Globals.Lifecycle()
-	if err != nil {
-		return err
-	}
-	o.Importer = &helmimport.Importer{Store: lc.Store, Apply: lc.Apply, Typed: lc.Typed}
-	return nil
+	o.Namespace, err = o.Globals.Namespace()
+	return err
 }
 
 // Validate refuses bad flags.
@@ -150,6 +141,13 @@ func (o *ImportHelmOptions) Validate() error {
 func (o *ImportHelmOptions) Run(ctx context.Context) error {
 	if ctx == nil {
 		ctx = context.Background()
+	}
+	if o.Importer == nil {
+		lc, err := o.Globals.Lifecycle()
+		if err != nil {
+			return err
+		}
+		o.Importer = &helmimport.Importer{Store: lc.Store, Apply: lc.Apply, Typed: lc.Typed}
 	}
 	rep, err := o.Importer.Run(ctx, o.Options)
 	if rep != nil {
@@ -204,13 +202,13 @@ func printImport(w io.Writer, rep *helmimport.Report) {
 		from = "ConfigMaps"
 	}
 	if rep.AlreadyImported {
-		fmt.Fprintf(w, "✓ %s was already imported from Helm (%d revisions): nothing to do.\n", rep.Name, len(rep.Revisions))
+		fmt.Fprintf(w, "✓ %s was already imported from Helm (%s): nothing to do.\n", rep.Name, count(len(rep.Revisions), "revision"))
 		if len(rep.DeletedHelmRecords) > 0 {
 			fmt.Fprintf(w, "  Helm's records deleted: %s\n", strings.Join(rep.DeletedHelmRecords, ", "))
 		}
 		return
 	}
-	fmt.Fprintf(w, "Helm release %s in namespace %s: %d revisions, read from %s\n", rep.Name, rep.Namespace, len(rep.Revisions), from)
+	fmt.Fprintf(w, "Helm release %s in namespace %s: %s, read from %s\n", rep.Name, rep.Namespace, count(len(rep.Revisions), "revision"), from)
 	tw := tabwriter.NewWriter(w, 0, 8, 2, ' ', 0)
 	fmt.Fprintln(tw, "  REVISION\tHELM STATUS\tSTATE\tCHART\tAPP VERSION\tDESCRIPTION")
 	for _, r := range rep.Revisions {
@@ -233,12 +231,12 @@ func printImport(w io.Writer, rep *helmimport.Report) {
 		}
 	}
 	if rep.DryRun {
-		fmt.Fprintf(w, "Dry run: nothing was changed. The import would write %d revisions and take %d objects over (server dry runs: each stays as it is but for our labels and its field managers).\n", written, taken)
+		fmt.Fprintf(w, "Dry run: nothing was changed. The import would write %s and take %s over (server dry runs: each stays as it is but for our labels and its field managers).\n", count(written, "revision"), count(taken, "object"))
 		return
 	}
-	fmt.Fprintf(w, "✓ %s imported from Helm: %d revisions written, %d objects taken over; nothing else changed, no pod restarted.\n", rep.Name, written, taken)
+	fmt.Fprintf(w, "✓ %s imported from Helm: %s written, %s taken over; nothing else changed, no pod restarted.\n", rep.Name, count(written, "revision"), count(taken, "object"))
 	if missing > 0 {
-		fmt.Fprintf(w, "  %d objects of the release are not in the cluster: the next upgrade creates them again.\n", missing)
+		fmt.Fprintf(w, "  %s of the release not in the cluster: the next upgrade creates them again.\n", count(missing, "object"))
 	}
 	if len(rep.DeletedHelmRecords) > 0 {
 		fmt.Fprintf(w, "  Helm's records deleted: %s\n", strings.Join(rep.DeletedHelmRecords, ", "))
@@ -286,4 +284,12 @@ func oneLine(s string) string {
 		s = s[:77] + "..."
 	}
 	return s
+}
+
+// count is "1 revision", "2 revisions".
+func count(n int, noun string) string {
+	if n == 1 {
+		return "1 " + noun
+	}
+	return fmt.Sprintf("%d %ss", n, noun)
 }

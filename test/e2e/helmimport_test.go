@@ -510,3 +510,50 @@ func TestHelmImportOtherFieldManagers(t *testing.T) {
 		}
 	}
 }
+
+// TestHelmImportAfterAFailedUpgrade: Helm's latest revision is a failed upgrade whose pods never
+// became ready. The import keeps it failed over the deployed one, claims what Helm applied last,
+// and does not call the Deployment in sync with the deployed revision; a rollback to that
+// revision then removes what the failed upgrade added (fields sherpack now owns).
+func TestHelmImportAfterAFailedUpgrade(t *testing.T) {
+	ns := testenv.Namespace(t)
+	h := newHelm(t, "secret")
+	h.must("install", "books", ledgerChart, "-n", ns, "--timeout", "2m")
+	waitRolledOut(t, ns, "books-ledger", 2)
+	if r := h.run("upgrade", "books", ledgerChart, "-n", ns, "--set", `podLabels.sherpack\.test/never-ready=yes`, "--wait", "--timeout", "5s"); r.code == 0 {
+		t.Fatalf("the upgrade to pods that never become ready should fail:\n%s", r.stdout)
+	}
+	before := settledSnapshot(t, ns)
+
+	rep := parseImport(t, mustSherpack(t, "import", "helm", "books", "-n", ns, "-o", "json").stdout)
+	if len(rep.Revisions) != 2 || rep.Revisions[0].State != "deployed" || rep.Revisions[1].State != "failed" || rep.Revisions[1].HelmStatus != "failed" {
+		t.Fatalf("revisions %+v", rep.Revisions)
+	}
+	for _, o := range rep.Objects {
+		wantSync := !o.Hook && o.Object != "Deployment/"+ns+"/books-ledger"
+		if o.Action != "taken-over" || o.InSync != wantSync {
+			t.Errorf("object %+v: in sync should be %v", o, wantSync)
+		}
+	}
+	after := settledSnapshot(t, ns)
+	checkTakeover(t, before, after, "books", ns)
+	if b, a := podUIDs(before), podUIDs(after); !reflect.DeepEqual(b, a) {
+		t.Errorf("pods changed with the import: %v -> %v", b, a)
+	}
+	if got := history(t, ns, "books"); got != "1:deployed 2:failed" {
+		t.Errorf("history %q", got)
+	}
+
+	mustSherpack(t, "rollback", "books", "1", "-n", ns, "--timeout", "2m")
+	waitRolledOut(t, ns, "books-ledger", 2)
+	d, err := testenv.Clientset(t).AppsV1().Deployments(ns).Get(context.Background(), "books-ledger", metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := d.Spec.Template.Labels["sherpack.test/never-ready"]; ok {
+		t.Errorf("the rollback to revision 1 kept the label the failed upgrade added: %v", d.Spec.Template.Labels)
+	}
+	if got := history(t, ns, "books"); got != "1:superseded 2:failed 3:deployed" {
+		t.Errorf("history after rollback %q", got)
+	}
+}
