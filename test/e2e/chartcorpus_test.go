@@ -18,6 +18,7 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"github.com/sherpack/kubectl-sherpack/internal/testenv"
+	"github.com/sherpack/kubectl-sherpack/pkg/pack"
 )
 
 // chartsDir holds the Helm charts of the conformance corpus (see its README.md).
@@ -214,7 +215,7 @@ func parseObjects(out string) ([]object, error) {
 		if doc == nil {
 			continue
 		}
-		doc = normalize(doc)
+		doc = pack.Normalize(doc) // string keys everywhere, integers as int64, on both sides alike
 		objs = append(objs, object{key: objectKey(doc, i), content: doc})
 	}
 	return objs, nil
@@ -228,30 +229,6 @@ func objectKey(doc any, i int) string {
 	str := func(v any) string { s, _ := v.(string); return s }
 	meta, _ := m["metadata"].(map[string]any)
 	return fmt.Sprintf("%s/%s/%s/%s", str(m["apiVersion"]), str(m["kind"]), str(meta["namespace"]), str(meta["name"]))
-}
-
-// normalize gives maps with non-string keys (a YAML map keyed by numbers) string keys, so
-// that the two outputs compare by content whatever their key types.
-func normalize(v any) any {
-	switch x := v.(type) {
-	case map[string]any:
-		for k, e := range x {
-			x[k] = normalize(e)
-		}
-		return x
-	case map[any]any:
-		m := make(map[string]any, len(x))
-		for k, e := range x {
-			m[fmt.Sprint(k)] = normalize(e)
-		}
-		return m
-	case []any:
-		for i, e := range x {
-			x[i] = normalize(e)
-		}
-		return x
-	}
-	return v
 }
 
 func toYAML(v any) string {
